@@ -1,0 +1,31 @@
+"""Dense layers: Linear followed by an activation from the zoo, Xavier initialisation."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import register_layer
+from .activations import ACTIVATIONS, Activation
+
+
+class Dense(nn.Module):
+    def __init__(self, in_features: int, out_features: int, activation: Activation):
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features)
+        self.activation = activation
+        nn.init.xavier_normal_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation.forward(self.linear(x))
+
+
+def _factory(act: Activation):
+    def make(in_features: int, out_features: int, first: bool = False) -> nn.Module:
+        return Dense(in_features, out_features, act)
+    return make
+
+
+for _name, _act in ACTIVATIONS.items():
+    register_layer(_name, _factory(_act), {}, f"Linear + {_name}, Xavier-normal init")

@@ -1,0 +1,65 @@
+"""Net: inputs scaled from the domain to [-1, 1], hidden layers of one kind, a plain Linear head."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .layers import check_options, layer_kind
+
+
+class Net(nn.Module):
+    """A fully connected network ``in_dim → width × depth → out_dim``.
+
+    ``bounds`` (lo, hi per input) maps inputs affinely to [-1, 1]; ``transform(x, out)``, if
+    given, turns the raw output into the final one (a problem's hard constraint).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, width: int = 32, depth: int = 3, layer: str = "tanh", *,
+                 bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+                 transform: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                 init: str | None = None, layer_norm: bool = False, **layer_options: Any):
+        super().__init__()
+        for what, v in (("in_dim", in_dim), ("out_dim", out_dim), ("width", width), ("depth", depth)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"{what} must be a positive integer, got {v!r}")
+        kind = layer_kind(layer)
+        self.layer, self.layer_options = layer, check_options(kind, layer_options)
+        lo, hi = bounds if bounds is not None else ([-1.0] * in_dim, [1.0] * in_dim)
+        lo, hi = torch.as_tensor(lo, dtype=torch.float64), torch.as_tensor(hi, dtype=torch.float64)
+        if lo.shape != (in_dim,) or hi.shape != (in_dim,):
+            raise ConfigError(f"bounds must give {in_dim} lower and upper values")
+        # x_scaled = (x - mid) / half, stored as buffers so .to(dtype/device) carries them
+        self.register_buffer("in_shift", (lo + hi) / 2)
+        self.register_buffer("in_scale", 2 / (hi - lo))
+        sizes = [in_dim] + [width] * depth
+        extra = {"init": init} if init is not None else {}
+        self.hidden = nn.ModuleList(
+            kind.factory(a, b, first=(i == 0), **extra, **self.layer_options)
+            for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
+        )
+        self.layer_norm = bool(layer_norm)
+        self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(depth)) if layer_norm else None
+        self.head = nn.Linear(width, out_dim)
+        nn.init.xavier_normal_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        self.transform = transform
+
+    def scale_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.in_shift) * self.in_scale
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.scale_inputs(x)
+        for i, layer in enumerate(self.hidden):
+            h = layer(h)
+            if self.norms is not None:
+                h = self.norms[i](h)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.head(self.features(x))
+        return self.transform(x, out) if self.transform is not None else out

@@ -1,0 +1,269 @@
+"""The Problem: a domain, named fields, a residual in plain torch, conditions and a reference.
+
+A residual is written over a namespace ``f`` (fields, their partials, coordinates) and the
+parameters ``p``: ``residual=lambda f, p: f.u.t + f.u * f.u.x - p.nu * f.u.xx``. An exact
+solution is a function of the coordinates (and optionally ``p``); a numerical reference is a
+:class:`Reference` that states its method and returns values on a grid.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from .conditions import Condition
+from .errors import ProblemError
+from .fields import Fields, MultiIndex, Params, Recorder, merge_requests
+from .geometry import Box
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A problem's default training recipe: what ``pinnlab solve NAME`` uses unless told otherwise."""
+
+    width: int = 32
+    depth: int = 3
+    layer: str = "tanh"
+    steps: int = 3000          # Adam steps
+    lbfgs_steps: int = 500     # L-BFGS iterations after Adam
+    lr: float = 1e-3
+    points: int = 2000         # interior collocation points
+    boundary_points: int = 200 # per condition
+    weights: Mapping[str, float] = field(default_factory=dict)  # "residual", "cond0", ... → weight
+    resample_every: int = 0    # 0: fixed collocation points
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A numerical reference solution computed by a stated high-accuracy method.
+
+    ``solve(p)`` returns ``(axes, values)``: 1-D grid axes per coordinate (in domain order) and,
+    per field, an array of shape ``tuple(len(a) for a in axes.values())`` (``indexing="ij"``).
+    """
+
+    method: str
+    solve: Callable[[Params], tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]]
+
+
+@dataclass(frozen=True)
+class HardConstraint:
+    """An output transform that satisfies some conditions exactly.
+
+    ``transform(c, *outs)`` gets the coordinates (``c.x``, ``c.t``) and the raw network outputs
+    per field and returns the constrained fields; ``enforces`` lists the indices of the
+    conditions it makes exact (they are then dropped from the loss).
+    """
+
+    transform: Callable
+    enforces: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    domain: Box
+    fields: tuple[str, ...]
+    residual: Callable[[Fields, Params], torch.Tensor | Sequence[torch.Tensor]]
+    conditions: tuple[Condition, ...] = ()
+    params: Mapping[str, float] = field(default_factory=dict)
+    exact: Callable[..., torch.Tensor | Sequence[torch.Tensor]] | None = None
+    reference: Reference | None = None
+    equation: str = ""
+    description: str = ""
+    grid: int | Mapping[str, int] = 101   # evaluation grid points per coordinate (exact solutions)
+    recipe: Recipe = Recipe()
+    hard_constraint: HardConstraint | None = None
+    heldout_points: int = 2000
+
+    def __post_init__(self):
+        object.__setattr__(self, "fields", tuple(self.fields))
+        object.__setattr__(self, "conditions", tuple(self.conditions))
+        object.__setattr__(self, "params", dict(self.params))
+        self._validate()
+
+    # -- checks ---------------------------------------------------------------------------
+    def _validate(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ProblemError("a Problem needs a non-empty name")
+        if not isinstance(self.domain, Box):
+            raise ProblemError(f"problem {self.name!r}: domain must be a Box, got {type(self.domain).__name__}")
+        if not self.fields:
+            raise ProblemError(f"problem {self.name!r}: needs at least one field, e.g. fields=('u',)")
+        for fname in self.fields:
+            if not isinstance(fname, str) or not fname.isidentifier():
+                raise ProblemError(f"problem {self.name!r}: field name {fname!r} is not an identifier")
+            if fname in self.domain.names:
+                raise ProblemError(f"problem {self.name!r}: field {fname!r} has the name of a coordinate")
+        if len(set(self.fields)) != len(self.fields):
+            raise ProblemError(f"problem {self.name!r}: repeated field names {self.fields}")
+        for k, v in self.params.items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise ProblemError(f"problem {self.name!r}: parameter {k}={v!r} is not a number")
+        if self.exact is None and self.reference is None:
+            raise ProblemError(f"problem {self.name!r}: give an exact solution or a Reference")
+        for c in self.conditions:
+            if not isinstance(c, Condition):
+                raise ProblemError(f"problem {self.name!r}: {c!r} is not a condition")
+            c.validate(self.domain, self.fields)
+        if self.hard_constraint is not None:
+            bad = [i for i in self.hard_constraint.enforces if not 0 <= i < len(self.conditions)]
+            if bad:
+                raise ProblemError(f"problem {self.name!r}: hard constraint enforces unknown conditions {bad}")
+        _ = self.requests  # the dry run surfaces residual errors now, not mid-training
+
+    # -- parameters -----------------------------------------------------------------------
+    @property
+    def p(self) -> Params:
+        return Params(**self.params)
+
+    def with_params(self, **overrides: float) -> Problem:
+        """A copy with some parameters changed; unknown names are an error."""
+        for k, v in overrides.items():
+            if k not in self.params:
+                raise ProblemError(f"unknown parameter {k!r} for {self.name} "
+                                   f"(known: {', '.join(self.params) or 'none'})")
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise ProblemError(f"parameter {k}={v!r} is not a number")
+        return replace(self, params={**self.params, **overrides})
+
+    # -- derivatives needed ---------------------------------------------------------------
+    @cached_property
+    def requests(self) -> dict[str, dict[str, set[MultiIndex]]]:
+        """The partials each part needs: ``{"residual": {...}, "cond0": {...}, ...}``."""
+        out = {"residual": self._record(lambda f: self.residual_terms(f))}
+        for i, c in enumerate(self.conditions):
+            out[f"cond{i}"] = self._record(lambda f, c=c: c.residuals(f, self.p), what=f"condition {i} ({c.kind})")
+        return out
+
+    def all_requests(self) -> dict[str, set[MultiIndex]]:
+        return merge_requests(*self.requests.values())
+
+    def _record(self, fn, what="residual"):
+        rec = Recorder(self.domain.names, self.fields)
+        try:
+            fn(rec)
+        except ProblemError:
+            raise
+        except Exception as e:  # the user's own error, shown in their words
+            raise ProblemError(f"problem {self.name!r}: {what} raised {type(e).__name__}: {e}") from None
+        return rec.requests
+
+    def residual_terms(self, f: Fields) -> list[torch.Tensor]:
+        """The residual as a list of (N,) tensors, one per equation."""
+        try:
+            r = self.residual(f, self.p)
+        except ProblemError:
+            raise
+        except Exception as e:
+            raise ProblemError(f"problem {self.name!r}: residual raised {type(e).__name__}: {e}") from None
+        terms = list(r) if isinstance(r, (list, tuple)) else [r]
+        n = f.points.shape[0]
+        out = []
+        for i, t in enumerate(terms):
+            if not isinstance(t, torch.Tensor):
+                raise ProblemError(f"problem {self.name!r}: residual term {i} is a {type(t).__name__}, not a tensor")
+            if t.numel() != n or (t.dim() == 2 and t.shape[1] != 1) or t.dim() > 2:
+                raise ProblemError(f"problem {self.name!r}: residual term {i} has shape {tuple(t.shape)}, "
+                                   f"expected ({n},) for {n} points")
+            out.append(t.reshape(n))
+        return out
+
+    # -- the reference --------------------------------------------------------------------
+    @property
+    def reference_method(self) -> str:
+        return "exact solution" if self.exact is not None else self.reference.method
+
+    def exact_values(self, points: np.ndarray) -> np.ndarray:
+        """The exact solution at ``points`` (N, dim), as (N, n_fields) float64."""
+        pts = torch.as_tensor(points, dtype=torch.float64)
+        kwargs = {}
+        for name in inspect.signature(self.exact).parameters:
+            if name == "p":
+                kwargs["p"] = self.p
+            elif name in self.domain.names:
+                kwargs[name] = pts[:, self.domain.index(name)]
+            else:
+                raise ProblemError(f"problem {self.name!r}: exact() takes unknown argument {name!r}")
+        out = self.exact(**kwargs)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        if len(outs) != len(self.fields):
+            raise ProblemError(f"problem {self.name!r}: exact() returned {len(outs)} fields, expected {len(self.fields)}")
+        cols = [torch.as_tensor(o, dtype=torch.float64).expand(len(pts)).reshape(-1) if torch.as_tensor(o).dim() == 0
+                else torch.as_tensor(o, dtype=torch.float64).reshape(-1) for o in outs]
+        return torch.stack(cols, dim=1).numpy()
+
+    def evaluation(self) -> Evaluation:
+        """The grid the error is measured on and the solution there."""
+        key = tuple(sorted(self.params.items()))
+        cache = _EVAL_CACHE.setdefault(id(self.reference or self.exact), {})
+        if key not in cache:
+            if self.exact is not None:
+                axes, pts = self.domain.grid(self.grid)
+                values = self.exact_values(pts)
+            else:
+                axes, vals = self.reference.solve(self.p)
+                axes = {k: np.asarray(axes[k], dtype=float) for k in self.domain.names}
+                mesh = np.meshgrid(*axes.values(), indexing="ij")
+                pts = np.stack([m.ravel() for m in mesh], axis=1)
+                values = np.stack([np.asarray(vals[k], dtype=float).ravel() for k in self.fields], axis=1)
+            cache[key] = Evaluation(axes, pts, values)
+        return cache[key]
+
+    # -- description ----------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return "ODE" if self.domain.names == ("t",) else "PDE"
+
+    def summary(self) -> str:
+        lines = [f"{self.name} ({self.kind}, {self.domain.dim}-D): {self.equation}"]
+        if self.description:
+            lines.append(self.description)
+        lines.append(f"domain: {self.domain!r}")
+        lines.append(f"fields: {', '.join(self.fields)}")
+        lines.append("conditions:" if self.conditions else "conditions: none")
+        lines += [f"  - {c.describe(self.domain)}" for c in self.conditions]
+        lines.append("parameters: " + (", ".join(f"{k} = {v:g}" for k, v in self.params.items()) or "none"))
+        lines.append(f"reference: {self.reference_method}")
+        r = self.recipe
+        lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
+                     f"+ {r.lbfgs_steps} L-BFGS, {r.points} interior points, {r.boundary_points} per condition")
+        if self.hard_constraint is not None:
+            lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    axes: Mapping[str, np.ndarray]
+    points: np.ndarray   # (N, dim)
+    values: np.ndarray   # (N, n_fields)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a) for a in self.axes.values())
+
+
+_EVAL_CACHE: dict[int, dict] = {}
+
+
+def parse_set(items: Sequence[str]) -> dict[str, float]:
+    """Parse ``KEY=VALUE`` overrides as numeric literals (never evaluated as code)."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ProblemError(f"--set {item!r} is not KEY=VALUE")
+        try:
+            value = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            raise ProblemError(f"--set {item!r}: {raw!r} is not a number") from None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ProblemError(f"--set {item!r}: {raw!r} is not a number")
+        out[key.strip()] = float(value)
+    return out

@@ -1,0 +1,72 @@
+"""Finds problems: the built-in ones shipped in ``pinnlab.problems`` and users' ``.py`` files."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import sys
+from functools import cache
+from pathlib import Path
+
+from . import problems as _builtin
+from .errors import ProblemError
+from .problem import Problem
+
+
+@cache
+def builtin_problems() -> dict[str, Problem]:
+    """Every built-in problem by name, in file order."""
+    out = {}
+    for mod in sorted(pkgutil.iter_modules(_builtin.__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{_builtin.__name__}.{mod.name}")
+        prob = getattr(module, "problem", None)
+        if isinstance(prob, Problem):
+            out[prob.name] = prob
+    return out
+
+
+def problem_names() -> list[str]:
+    return list(builtin_problems())
+
+
+def get_problem(name_or_path: str | Path) -> Problem:
+    """A built-in problem by name, or the one Problem defined by a user's ``.py`` file."""
+    s = str(name_or_path)
+    if s.endswith(".py") or Path(s).suffix == ".py" or "/" in s:
+        return load_problem_file(Path(s))
+    probs = builtin_problems()
+    if s in probs:
+        return probs[s]
+    alias = s.replace("_", "-")
+    if alias in probs:
+        return probs[alias]
+    raise ProblemError(f"unknown problem {s!r} (known: {', '.join(probs)}; or give the path of a .py file)")
+
+
+def load_problem_file(path: Path) -> Problem:
+    """Import a user's problem file and return the single Problem it defines."""
+    if not path.is_file():
+        raise ProblemError(f"problem file {str(path)!r} does not exist")
+    if path.suffix != ".py":
+        raise ProblemError(f"problem file {str(path)!r} is not a .py file")
+    name = f"pinnlab_user_problem_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except ProblemError as e:
+        raise ProblemError(f"{path}: {e}") from None
+    except BaseException as e:  # a user's file can raise anything, SystemExit included
+        raise ProblemError(f"problem file {str(path)!r} failed to import: {type(e).__name__}: {e}") from None
+    found = [v for v in vars(module).values() if isinstance(v, Problem)]
+    unique = list({id(p): p for p in found}.values())
+    if not unique:
+        raise ProblemError(f"problem file {str(path)!r} defines no Problem")
+    if len(unique) > 1:
+        raise ProblemError(f"problem file {str(path)!r} defines {len(unique)} Problems "
+                           f"({', '.join(p.name for p in unique)}); keep one per file")
+    return unique[0]
