@@ -55,8 +55,12 @@ class Field:
     def value(self) -> torch.Tensor:
         return self._owner._lookup(self._name, self._index)
 
+    __array_ufunc__ = None  # numpy functions on fields: a clear TypeError, use torch.sin etc.
+
     def __getattr__(self, attr: str) -> Field:
         idx = parse_derivative(attr, self._owner.coords)
+        if idx is None and not attr.startswith("_") and hasattr(torch.Tensor, attr):
+            return getattr(self.value, attr)  # tensor methods: f.u.exp(), f.u.abs()
         if idx is None or attr.startswith("_"):
             raise ProblemError(
                 f"'{self._name}.{attr}' is not a derivative: write partials as coordinate names, "

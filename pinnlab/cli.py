@@ -1,0 +1,207 @@
+"""The ``pinnlab`` command: a thin click shell over the Python API.
+
+Exit codes: 0 done; 2 bad usage or input (one line on stderr, no traceback); 1 the run failed
+(e.g. diverged); 130 interrupted (checkpoint and partial report saved first).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import click
+
+from .config import SolveConfig
+from .errors import ConfigError, PinnlabError
+from .registry import builtin_problems, get_problem
+from . import runner
+from .runner import Result, RunFailed, RunInterrupted
+
+
+def _pairs(items: tuple[str, ...], what: str) -> dict[str, object]:
+    """Parse KEY=VALUE options; values are literals (numbers, booleans) or bare strings, never code."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{what} {item!r} is not KEY=VALUE")
+        try:
+            value = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            value = raw.strip()
+        out[key.strip()] = value
+    return out
+
+
+def _numbers(items: tuple[str, ...], what: str) -> dict[str, float]:
+    out = {}
+    for k, v in _pairs(items, what).items():
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            raise ConfigError(f"{what} {k}={v!r}: the value must be a number")
+        out[k] = float(v)
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pinnlab")
+def cli() -> None:
+    """Solve ODEs and PDEs with physics-informed networks and neural ODEs."""
+
+
+@cli.command("list")
+@click.option("--kind", type=str, default=None, help="Only ODE or PDE problems (ode|pde).")
+def list_cmd(kind: str | None) -> None:
+    """List the built-in problems."""
+    if kind is not None and kind.lower() not in ("ode", "pde"):
+        raise ConfigError(f"unknown kind {kind!r} (allowed: ode, pde)")
+    rows = [(p.name, p.kind, f"{p.domain.dim}-D", p.equation,
+             "exact" if p.exact is not None else "reference")
+            for p in builtin_problems().values() if kind is None or p.kind == kind.upper()]
+    widths = [max(len(r[i]) for r in rows + [("name", "kind", "dims", "equation", "solution")]) for i in range(5)]
+    header = ("name", "kind", "dims", "equation", "solution")
+    for r in [header, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+@cli.command()
+@click.argument("problem")
+def show(problem: str) -> None:
+    """Describe a problem: equation, domain, conditions, parameters, reference, default recipe."""
+    click.echo(get_problem(problem).summary())
+
+
+@cli.command(name="solve")
+@click.argument("problem", required=False)
+@click.option("--layer", default=None, help="Layer kind (tanh, sine, yat, auto, ...).")
+@click.option("--layer-opt", multiple=True, metavar="KEY=VALUE", help="Option of the layer kind, e.g. omega0=3.")
+@click.option("--init", default=None, help="Weight initialisation (xavier, he, lecun, orthogonal, default).")
+@click.option("--layer-norm", is_flag=True, help="Layer normalisation after every hidden layer.")
+@click.option("--solver", default="pinn", help="pinn | rai | node.")
+@click.option("--width", type=int, default=None)
+@click.option("--depth", type=int, default=None)
+@click.option("--steps", type=int, default=None, help="Adam steps.")
+@click.option("--lbfgs-steps", type=int, default=None, help="L-BFGS iterations after Adam (0: none).")
+@click.option("--lr", type=float, default=None, help="Adam learning rate.")
+@click.option("--points", type=int, default=None, help="Interior collocation points.")
+@click.option("--boundary-points", type=int, default=None, help="Points per condition.")
+@click.option("--sampler", default="sobol", help="sobol | lhs | uniform.")
+@click.option("--resample-every", type=int, default=None, help="Draw new collocation points every N steps.")
+@click.option("--seed", type=int, default=0)
+@click.option("--device", default="cpu", help="cpu | cuda.")
+@click.option("--dtype", default="float32", help="float32 | float64 (Adam stage).")
+@click.option("--lbfgs-dtype", default="float64", help="float32 | float64 for the L-BFGS stage.")
+@click.option("--threads", type=int, default=1, help="Torch intra-op threads (1 is fastest for small nets).")
+@click.option("--derivatives", default="auto", help="auto | jets | autograd.")
+@click.option("--compile", "compile_", default="auto", help="auto | on | off: torch.compile the loss.")
+@click.option("--hard", is_flag=True, help="Use the problem's hard-constraint output transform.")
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a problem parameter.")
+@click.option("--weight", multiple=True, metavar="TERM=W", help="Loss weight: residual, conditions or a term name.")
+@click.option("--eval-every", type=int, default=250, help="Measure the error every N steps.")
+@click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain.")
+@click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE", help="Solver-specific option (node, rai).")
+@click.option("--out", default=None, help="Run directory (must not exist). Default: runs/<problem>-...")
+@click.option("--resume", default=None, help="Continue an interrupted run directory.")
+@click.option("--no-plot", is_flag=True, help="Do not draw figures at the end.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the run directory.")
+def solve_cmd(problem, layer, layer_opt, init, layer_norm, solver, width, depth, steps, lbfgs_steps, lr, points,
+              boundary_points, sampler, resample_every, seed, device, dtype, lbfgs_dtype, threads, derivatives,
+              compile_, hard, set_, weight, eval_every, early_stop, solver_opt, out, resume, no_plot, quiet):
+    """Train on PROBLEM (a built-in name or a .py file) and report the error against its reference."""
+    progress = None if quiet else _Progress()
+    try:
+        if resume is not None:
+            if problem is not None:
+                raise ConfigError("give either PROBLEM or --resume DIR, not both")
+            result = runner.resume(resume, progress=progress)
+        else:
+            if problem is None:
+                raise ConfigError("missing PROBLEM (a built-in name, see `pinnlab list`, or a .py file)")
+            config = SolveConfig(solver=solver, layer=layer, layer_options=_pairs(layer_opt, "--layer-opt"),
+                                 init=init, layer_norm=layer_norm, width=width, depth=depth, steps=steps,
+                                 lbfgs_steps=lbfgs_steps, lr=lr, points=points, boundary_points=boundary_points,
+                                 sampler=sampler, resample_every=resample_every, seed=seed, device=device,
+                                 dtype=dtype, lbfgs_dtype=lbfgs_dtype, threads=threads, derivatives=derivatives,
+                                 compile=compile_, hard=hard, params=_numbers(set_, "--set"),
+                                 weights=_numbers(weight, "--weight"), eval_every=eval_every, early_stop=early_stop,
+                                 options=_pairs(solver_opt, "--opt"))
+            result = runner.solve(problem, config.validate(), out=out, progress=progress)
+    except RunInterrupted as e:
+        _close(progress)
+        click.echo(f"interrupted: checkpoint and partial report saved in {e.result.run_dir} "
+                   f"(continue with: pinnlab solve --resume {e.result.run_dir})", err=True)
+        sys.exit(130)
+    except RunFailed as e:
+        _close(progress)
+        click.echo(f"failed: {e} (last good state and report in {e.result.run_dir})", err=True)
+        sys.exit(1)
+    _close(progress)
+    if not no_plot:
+        _plot(result.run_dir)
+    _summary(result, quiet)
+
+
+class _Progress:
+    """A tqdm bar over Adam steps + L-BFGS iterations, with the loss and last error."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, state, row) -> None:
+        from tqdm import tqdm
+        if self.bar is None:
+            self.bar = tqdm(total=None, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
+        done = state.step + state.lbfgs_iters
+        self.bar.update(done - self.bar.n)
+        post = {"phase": row.get("phase", "")}
+        if row.get("loss") is not None:
+            post["loss"] = f"{row['loss']:.2e}"
+        if state.last_eval.get("rel_l2") is not None:
+            post["rel_l2"] = f"{state.last_eval['rel_l2']:.2e}"
+        self.bar.set_postfix(post, refresh=False)
+
+
+def _close(progress) -> None:
+    if progress is not None and progress.bar is not None:
+        progress.bar.close()
+
+
+def _plot(run_dir: Path) -> None:
+    try:
+        from .plots import plot_run
+    except ImportError:
+        return
+    plot_run(run_dir)
+
+
+def _summary(result: Result, quiet: bool) -> None:
+    r = result.report
+    if quiet:
+        click.echo(str(result.run_dir))
+        return
+    click.echo(f"{r['problem']}: rel L2 {r['rel_l2']:.3e} (max abs {r['max_abs_error']:.2e}), "
+               f"held-out residual {r['heldout_residual']:.2e}, {r['steps']} steps in {r['wall_s']:.1f} s "
+               f"({r['ms_per_step']:.2f} ms/Adam step); L-BFGS: {r['lbfgs_stop_reason']}")
+    click.echo(f"run written to {result.run_dir}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: bad input becomes one line on stderr and exit code 2, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="pinnlab", standalone_mode=False)
+    except PinnlabError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        click.echo(f"error: {e.format_message()}".replace("\n", " "), err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

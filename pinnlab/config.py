@@ -1,0 +1,109 @@
+"""SolveConfig: every option of a run, validated once, filled from the problem's recipe."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .errors import ConfigError, one_of
+from .geometry import SAMPLERS
+
+SOLVERS = ("pinn", "rai", "node")
+DEVICES = ("cpu", "cuda")
+DTYPES = ("float32", "float64")
+COMPILE = ("auto", "on", "off")
+ENGINES = ("auto", "jets", "autograd")
+
+
+@dataclass
+class SolveConfig:
+    """Options of one run. ``None`` means "the problem's recipe decides"."""
+
+    solver: str = "pinn"
+    layer: str | None = None
+    layer_options: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None
+    layer_norm: bool = False
+    width: int | None = None
+    depth: int | None = None
+    steps: int | None = None          # Adam steps
+    lbfgs_steps: int | None = None    # L-BFGS iterations (0: none)
+    lr: float | None = None
+    points: int | None = None         # interior collocation points
+    boundary_points: int | None = None
+    sampler: str = "sobol"
+    resample_every: int | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+    lbfgs_dtype: str = "float64"      # float32 L-BFGS often stops after a few iterations
+    threads: int = 1                  # small nets on 2 shared cores: 1 thread measured fastest
+    derivatives: str = "auto"
+    compile: str = "auto"
+    hard: bool = False                # use the problem's hard-constraint output transform
+    params: dict[str, float] = field(default_factory=dict)
+    eval_every: int = 250
+    checkpoint_every: int = 500
+    early_stop: int = 0               # stop Adam after this many evaluations without held-out improvement
+    options: dict[str, Any] = field(default_factory=dict)  # solver-specific (node, rai)
+
+    def validate(self) -> SolveConfig:
+        if self.solver not in SOLVERS:
+            raise ConfigError(one_of("solver", self.solver, SOLVERS))
+        if self.device not in DEVICES:
+            raise ConfigError(one_of("device", self.device, DEVICES))
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("device 'cuda' requested but CUDA is not available on this machine (use --device cpu)")
+        for name in ("dtype", "lbfgs_dtype"):
+            if getattr(self, name) not in DTYPES:
+                raise ConfigError(one_of(name.replace("_", "-"), getattr(self, name), DTYPES))
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(one_of("sampler", self.sampler, SAMPLERS))
+        if self.compile not in COMPILE:
+            raise ConfigError(one_of("compile mode", self.compile, COMPILE))
+        if self.derivatives not in ENGINES:
+            raise ConfigError(one_of("derivative engine", self.derivatives, ENGINES))
+        positive = ("width", "depth", "steps", "points", "boundary_points", "threads", "eval_every", "checkpoint_every")
+        for name in positive:
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise ConfigError(f"{name.replace('_', '-')} must be a positive integer, got {v!r}")
+        for name in ("lbfgs_steps", "resample_every", "early_stop", "seed"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                raise ConfigError(f"{name.replace('_', '-')} must be a non-negative integer, got {v!r}")
+        if self.lr is not None and not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
+        for k, w in self.weights.items():
+            if not isinstance(w, (int, float)) or w < 0:
+                raise ConfigError(f"loss weight {k}={w!r} must be a non-negative number")
+        return self
+
+    def resolved(self, recipe) -> SolveConfig:
+        """A copy with every ``None`` filled from the problem's recipe."""
+        filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
+                                                   "boundary_points", "resample_every")
+                  if getattr(self, f) is None}
+        out = dataclasses.replace(self, **filled)
+        out.weights = {**dict(recipe.weights), **self.weights}
+        return out.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SolveConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ConfigError(f"unknown config keys {sorted(unknown)} (allowed: {', '.join(sorted(known))})")
+        return cls(**d)
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return getattr(torch, self.dtype)

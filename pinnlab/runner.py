@@ -1,0 +1,183 @@
+"""solve() and resume(): run a solver into a run directory and write its report.
+
+The run directory is created first (never overwriting), config.json is written before training
+so an interrupted run can always be resumed, and report.json is written on every way out:
+completed, interrupted (exit 130 in the CLI) or diverged (exit 1).
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import runs
+from .config import SolveConfig
+from .errors import ConfigError, RunError
+from .problem import Problem
+from .registry import get_problem
+from .solvers.training import Diverged, Interrupted, Schedule, Trainer, TrainState
+
+
+class RunFailed(Exception):
+    """The run ended without completing (diverged); ``result`` holds its report."""
+
+    def __init__(self, message: str, result: Result):
+        super().__init__(message)
+        self.result = result
+
+
+class RunInterrupted(Exception):
+    """The run was interrupted; its checkpoint and partial report are on disk."""
+
+    def __init__(self, message: str, result: Result):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class Result:
+    """What a finished (or stopped) run gives back."""
+
+    run_dir: Path
+    report: dict[str, Any]
+    net: torch.nn.Module
+    problem: Problem
+    history: list[dict[str, Any]]
+
+    @property
+    def rel_l2(self) -> float:
+        return self.report["rel_l2"]
+
+
+def versions() -> dict[str, str]:
+    import scipy
+
+    from . import __version__
+    return {"pinnlab": __version__, "torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "python": platform.python_version()}
+
+
+def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | Path | None = None,
+          runs_root: str | Path = "runs", progress: Callable[[TrainState, dict], None] | None = None,
+          problem_source: str | None = None) -> Result:
+    """Train on ``problem`` with ``config`` into a new run directory and return the Result.
+
+    ``problem`` is a Problem or a registered name / path of a ``.py`` file. Raises
+    :class:`~pinnlab.errors.PinnlabError` for bad input before anything is written.
+    """
+    if isinstance(problem, str):
+        problem_source = problem_source or _source(problem)
+        problem = get_problem(problem)
+    config = (config or SolveConfig()).resolved(problem.recipe)
+    problem = problem.with_params(**config.params)
+    source = problem_source or problem.name
+    _check_solver(problem, config)
+    run_dir = runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}", runs_root)
+    runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": source,
+                                            "config": config.to_dict(), "versions": versions()})
+    return _execute(problem, config, run_dir, None, progress)
+
+
+def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | None = None) -> Result:
+    """Continue an interrupted run in place; it ends as if it had never been interrupted."""
+    run_dir = Path(run_dir)
+    run = runs.load_run(run_dir)
+    if run.status == "completed":
+        raise RunError(f"run {str(run_dir)!r} has already completed; nothing to resume")
+    try:
+        config = SolveConfig.from_dict(run.config["config"]).validate()
+        problem = get_problem(run.config["problem_source"]).with_params(**config.params)
+    except KeyError as e:
+        raise RunError(f"run {str(run_dir)!r} has an incompatible config.json (missing {e})") from None
+    ckpt_path = run_dir / runs.CHECKPOINT
+    if not ckpt_path.exists():
+        raise RunError(f"run {str(run_dir)!r} has no checkpoint yet: it cannot be resumed (start it again)")
+    return _execute(problem, config, run_dir, runs.load_checkpoint(ckpt_path), progress)
+
+
+def _source(name: str) -> str:
+    p = Path(name)
+    return str(p.resolve()) if p.suffix == ".py" else name
+
+
+def _check_solver(problem: Problem, config: SolveConfig) -> None:
+    if config.solver == "node" and problem.kind != "ODE":
+        raise ConfigError(f"solver 'node' needs an ODE problem; {problem.name!r} is a PDE (use --solver pinn or rai)")
+
+
+def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | None,
+             progress: Callable[[TrainState, dict], None] | None) -> Result:
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    task = _make_task(problem, config)
+    schedule = Schedule(steps=config.steps, lbfgs_steps=config.lbfgs_steps, lr=config.lr,
+                        lbfgs_dtype=getattr(torch, config.lbfgs_dtype), resample_every=config.resample_every or 0,
+                        eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
+                        early_stop=config.early_stop)
+
+    def on_checkpoint(state: dict) -> None:
+        runs.save_checkpoint(run_dir / runs.CHECKPOINT, state)
+        runs.write_history(run_dir / runs.HISTORY, state["trainer"]["history"])
+
+    trainer = Trainer(task, schedule, on_checkpoint, progress)
+    if ckpt is not None:
+        trainer.restore(ckpt)
+    status, message = "completed", ""
+    try:
+        trainer.run()
+    except Interrupted as e:
+        status, message = "interrupted", f"interrupted by {e}"
+    except Diverged as e:
+        status, message = "diverged", str(e)
+        trainer._load_best()
+        on_checkpoint(trainer.checkpoint())
+    report = _report(problem, config, task, trainer, status, message)
+    runs.write_json(run_dir / runs.REPORT, report)
+    if status == "completed":
+        _save_predictions(run_dir, problem, task)
+    result = Result(run_dir, report, task.net, problem, trainer.state.history)
+    if status == "interrupted":
+        raise RunInterrupted(message, result)
+    if status == "diverged":
+        raise RunFailed(f"run diverged: {message}", result)
+    return result
+
+
+def _make_task(problem: Problem, config: SolveConfig):
+    if config.solver == "pinn":
+        from .solvers.pinn import PinnTask, build_net
+        return PinnTask(problem, config, build_net(problem, config).to(config.torch_dtype).to(config.device))
+    raise ConfigError(f"solver {config.solver!r} is not available in this version")
+
+
+def _report(problem, config, task, trainer, status, message) -> dict[str, Any]:
+    st = trainer.state
+    final = task.final_report()
+    final_terms = {k: float(v.detach()) for k, v in task.loss_terms().items()}
+    return {
+        "problem": problem.name, "solver": config.solver, "layer": config.layer, "seed": config.seed,
+        "device": config.device, "dtype": config.dtype, "status": status, "message": message,
+        "steps": st.step + st.lbfgs_iters, "adam_steps": st.step, "lbfgs_iterations": st.lbfgs_iters,
+        "wall_s": round(st.wall_s, 3), "ms_per_step": round(1e3 * st.adam_s / max(st.step, 1), 4),
+        **final, "final_loss": sum(final_terms.values()), "final_loss_terms": final_terms, "best_loss": st.best_loss if np.isfinite(st.best_loss) else None,
+        "lbfgs_stop_reason": st.lbfgs_stop or ("not run" if config.lbfgs_steps == 0 else "not reached"),
+        "params": problem.params, "reference": problem.reference_method,
+        "width": config.width, "depth": config.depth, "versions": versions(),
+    }
+
+
+def _save_predictions(run_dir: Path, problem: Problem, task) -> None:
+    ev = problem.evaluation()
+    pred = task.predict(ev.points)
+    import io
+    buf = io.BytesIO()
+    np.savez_compressed(buf, coords=np.array(problem.domain.names), fields=np.array(problem.fields),
+                        points=ev.points, pred=pred, ref=ev.values, shape=np.array(ev.shape),
+                        **{f"axis_{k}": v for k, v in ev.axes.items()})
+    runs.atomic_write(run_dir / runs.PREDICTIONS, buf.getvalue())

@@ -1,0 +1,158 @@
+"""Run directories: atomic writes, checkpoints, history, reports, and loading them back.
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+crash at any moment leaves either the old file or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import RunError
+
+CONFIG, REPORT, HISTORY, CHECKPOINT, PREDICTIONS = (
+    "config.json", "report.json", "history.csv", "checkpoint.pt", "predictions.npz")
+STATUSES = ("running", "completed", "interrupted", "diverged")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, (json.dumps(obj, indent=2, default=_jsonable) + "\n").encode())
+
+
+def _jsonable(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    return str(o)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing") from None
+    except json.JSONDecodeError as e:
+        raise RunError(f"{path} is not valid JSON ({e})") from None
+
+
+def write_history(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r[k]) for k in keys})
+    atomic_write(path, buf.getvalue().encode())
+
+
+def read_history(path: Path) -> list[dict[str, float | str]]:
+    if not Path(path).exists():
+        return []
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for r in rows:
+        out.append({k: (_num(v) if k != "phase" else v) for k, v in r.items()})
+    return out
+
+
+def _num(v: str):
+    if v == "":
+        return None
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
+    buf = io.BytesIO()
+    torch.save(dict(state), buf)
+    atomic_write(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing: the run has no checkpoint to resume from") from None
+    except Exception as e:
+        raise RunError(f"{path} cannot be read ({type(e).__name__}: {e})") from None
+
+
+def new_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
+    """Create a fresh run directory; ``out`` must not exist. Safe against concurrent runs."""
+    if out is not None:
+        out = Path(out)
+        if out.exists():
+            raise RunError(f"--out {str(out)!r} already exists; pinnlab never overwrites a run (choose a new path)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir()
+        except FileExistsError:
+            raise RunError(f"--out {str(out)!r} already exists; pinnlab never overwrites a run") from None
+        return out
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    while True:  # mkdir is atomic: two processes never get the same folder
+        d = root / f"{name}-{stamp}-{secrets.token_hex(3)}"
+        try:
+            d.mkdir()
+            return d
+        except FileExistsError:
+            continue
+
+
+@dataclass
+class Run:
+    """A run directory read back: config, report (if any), history."""
+
+    path: Path
+    config: dict[str, Any]
+    report: dict[str, Any] | None
+    history: list[dict[str, Any]]
+
+    @property
+    def status(self) -> str:
+        return (self.report or {}).get("status", "running")
+
+
+def load_run(path: str | Path) -> Run:
+    """Read a run directory (config.json, report.json, history.csv)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"run directory {str(path)!r} does not exist")
+    if not (path / CONFIG).exists():
+        raise RunError(f"{str(path)!r} is not a pinnlab run (no {CONFIG})")
+    config = read_json(path / CONFIG)
+    report = read_json(path / REPORT) if (path / REPORT).exists() else None
+    return Run(path, config, report, read_history(path / HISTORY))

@@ -1,0 +1,167 @@
+"""The PINN solver: residual and condition losses on seeded collocation points, Adam then L-BFGS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import SolveConfig
+from ..derivatives import compute_fields, resolve_engine
+from ..errors import ConfigError
+from ..fields import close_under_prefixes
+from ..metrics import field_errors
+from ..nets import Net
+from ..problem import Problem
+
+EVAL_BATCH = 16384
+
+
+def term_names(problem: Problem, active: list[int]) -> list[str]:
+    """Readable loss-term names per active condition: ``initial``, ``dirichlet``, ``dirichlet_2``..."""
+    names, seen = [], {}
+    for i in active:
+        base = problem.conditions[i].kind.replace(" ", "_").lower()
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base}_{seen[base]}")
+    return names
+
+
+def build_net(problem: Problem, config: SolveConfig) -> Net:
+    """The network for a problem: inputs scaled from its domain, optional hard constraint."""
+    transform = None
+    if config.hard:
+        hc = problem.hard_constraint
+        if hc is None:
+            raise ConfigError(f"problem {problem.name!r} offers no hard constraint (--hard is not available)")
+        names = problem.domain.names
+
+        def transform(x, out, hc=hc, names=names):
+            c = SimpleNamespace(**{n: x[:, i:i + 1] for i, n in enumerate(names)})
+            outs = hc.transform(c, *(out[:, j:j + 1] for j in range(len(problem.fields))))
+            outs = outs if isinstance(outs, (list, tuple)) else [outs]
+            return torch.cat(list(outs), dim=1)
+    return Net(problem.domain.dim, len(problem.fields), config.width, config.depth, config.layer,
+               bounds=(problem.domain.lo.tolist(), problem.domain.hi.tolist()), transform=transform,
+               init=config.init, layer_norm=config.layer_norm, **config.layer_options)
+
+
+class PinnTask:
+    """Collocation points, losses and evaluation of one PINN run (the Trainer's Task)."""
+
+    def __init__(self, problem: Problem, config: SolveConfig, net: torch.nn.Module):
+        self.problem, self.config, self.net = problem, config, net
+        self.device, self.dtype = torch.device(config.device), config.torch_dtype
+        self.rng = np.random.default_rng(config.seed)
+        dom = problem.domain
+        enforced = set(problem.hard_constraint.enforces) if (config.hard and problem.hard_constraint) else set()
+        self.active = [i for i in range(len(problem.conditions)) if i not in enforced]
+        self.names = term_names(problem, self.active)
+        self.weights = self._weights(config.weights)
+        reqs = problem.requests
+        self.req_res = reqs["residual"]
+        self.req_cond = [reqs[f"cond{i}"] for i in self.active]
+        self.engine = resolve_engine(net, close_under_prefixes(problem.all_requests()), config.derivatives)
+        self.x_res = self._tensor(dom.sample(config.points, config.sampler, self.rng))
+        self.x_cond = [self._tensor(problem.conditions[i].sample(dom, config.boundary_points, config.sampler, self.rng))
+                       for i in self.active]
+        # points never trained on, from their own stream so resampling does not touch them
+        held_rng = np.random.default_rng([config.seed, 7919])
+        self.x_held = self._tensor(dom.sample(problem.heldout_points, "uniform", held_rng))
+        ev = problem.evaluation()
+        self.eval_points, self.eval_values = ev.points, ev.values
+        self._loss = self._loss_impl
+        if config.compile == "on":
+            self._loss = torch.compile(self._loss_impl)
+
+    def _weights(self, given: Mapping[str, float]) -> dict[str, float]:
+        allowed = ["residual", "conditions", *self.names]
+        for k in given:
+            if k not in allowed:
+                raise ConfigError(f"unknown loss weight {k!r} (allowed: {', '.join(allowed)})")
+        w = {"residual": float(given.get("residual", 1.0))}
+        for n in self.names:
+            w[n] = float(given.get(n, given.get("conditions", 1.0)))
+        return w
+
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=self.dtype, device=self.device)
+
+    def fields(self, points: torch.Tensor, requests, create_graph: bool = True):
+        p = self.problem
+        return compute_fields(self.net, points, requests, p.domain.names, p.fields, self.engine, create_graph)
+
+    # -- Task protocol --------------------------------------------------------------------
+    def parameters(self) -> list[torch.nn.Parameter]:
+        return list(self.net.parameters())
+
+    def _loss_impl(self, x_res: torch.Tensor, *x_cond: torch.Tensor) -> list[torch.Tensor]:
+        p = self.problem
+        out = [_mean_square(p.residual_terms(self.fields(x_res, self.req_res)))]
+        for i, x, req in zip(self.active, x_cond, self.req_cond):
+            out.append(_mean_square(p.conditions[i].residuals(self.fields(x, req), p.p)))
+        return out
+
+    def loss_terms(self) -> dict[str, torch.Tensor]:
+        raw = self._loss(self.x_res, *self.x_cond)
+        terms = {"residual": self.weights["residual"] * raw[0]}
+        for name, value in zip(self.names, raw[1:]):
+            terms[name] = self.weights[name] * value
+        extra = getattr(self.net, "extra_loss", None)  # e.g. adaptive activations' slope recovery
+        if callable(extra):
+            terms.update(extra())
+        return terms
+
+    def resample(self, step: int) -> None:
+        self.x_res = self._tensor(self.problem.domain.sample(self.config.points, self.config.sampler, self.rng))
+
+    def predict(self, points: np.ndarray) -> np.ndarray:
+        out = []
+        with torch.no_grad():
+            for b in range(0, len(points), EVAL_BATCH):
+                out.append(self.net(self._tensor(points[b:b + EVAL_BATCH])).double().cpu().numpy())
+        return np.concatenate(out)
+
+    def residual_rms(self, points: torch.Tensor) -> float:
+        """Root-mean-square PDE residual at the given points (no graph kept)."""
+        acc, n = 0.0, 0
+        for b in range(0, len(points), EVAL_BATCH):
+            f = self.fields(points[b:b + EVAL_BATCH], self.req_res, create_graph=False)
+            with torch.no_grad():
+                r = self.problem.residual_terms(f)
+                acc += sum(float((t.double() ** 2).sum()) for t in r) / len(r)
+                n += len(points[b:b + EVAL_BATCH])
+        return (acc / max(n, 1)) ** 0.5
+
+    def evaluate(self) -> dict[str, float]:
+        errs = field_errors(self.predict(self.eval_points), self.eval_values, self.problem.fields)
+        return {"rel_l2": errs["rel_l2"], "heldout_residual": self.residual_rms(self.x_held)}
+
+    def to_dtype(self, dtype: torch.dtype) -> None:
+        self.dtype = dtype
+        self.net.to(dtype)
+        self.x_res, self.x_held = self.x_res.to(dtype), self.x_held.to(dtype)
+        self.x_cond = [x.to(dtype) for x in self.x_cond]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"net": self.net.state_dict(), "rng": self.rng.bit_generator.state, "x_res": self.x_res.cpu(),
+                "dtype": str(self.dtype)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.rng.bit_generator.state = state["rng"]
+        self.x_res = state["x_res"].to(device=self.device, dtype=self.dtype)
+
+    def final_report(self) -> dict[str, Any]:
+        pred = self.predict(self.eval_points)
+        errs = field_errors(pred, self.eval_values, self.problem.fields)
+        return {**errs, "heldout_residual": self.residual_rms(self.x_held),
+                "train_residual": self.residual_rms(self.x_res), "derivatives": self.engine,
+                "loss_terms": list(["residual", *self.names])}
+
+
+def _mean_square(terms: list[torch.Tensor]) -> torch.Tensor:
+    return sum((t * t).mean() for t in terms) / len(terms)

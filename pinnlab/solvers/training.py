@@ -1,0 +1,302 @@
+"""The optimisation schedule shared by the PINN-type solvers: Adam, then L-BFGS.
+
+One loop, with the guards users expect from long runs: the best state seen is kept (Adam's loss
+spikes late), a non-finite loss stops the run at the step it appears and names the term,
+SIGINT/SIGTERM checkpoint at the next step boundary, and a resumed run replays exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+LBFGS_CHUNK = 10       # L-BFGS iterations between interrupt checks and checkpoints
+LOG_EVERY = 10         # history rows during Adam
+
+
+class Interrupted(Exception):
+    """Training stopped by SIGINT/SIGTERM; the checkpoint and partial report are written."""
+
+
+class Diverged(Exception):
+    """A loss term or a parameter became non-finite."""
+
+
+class Task(Protocol):
+    """What a solver gives the trainer."""
+
+    def parameters(self) -> list[torch.nn.Parameter]: ...
+    def loss_terms(self) -> dict[str, torch.Tensor]: ...       # weighted terms; their sum is minimised
+    def resample(self, step: int) -> None: ...
+    def evaluate(self) -> dict[str, float]: ...                # at least "rel_l2"
+    def to_dtype(self, dtype: torch.dtype) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+@dataclass
+class Schedule:
+    steps: int
+    lbfgs_steps: int
+    lr: float
+    lbfgs_dtype: torch.dtype
+    resample_every: int = 0
+    eval_every: int = 250
+    checkpoint_every: int = 500
+    early_stop: int = 0     # evaluations without improvement of the "heldout" metric before Adam stops
+
+
+@dataclass
+class TrainState:
+    step: int = 0                  # Adam steps done
+    lbfgs_iters: int = 0
+    phase: str = "adam"            # adam | lbfgs | done
+    best_loss: float = math.inf
+    best_params: list[torch.Tensor] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    wall_s: float = 0.0
+    lbfgs_stop: str = ""
+    early_stop_best: float = math.inf
+    early_stop_wait: int = 0
+    last_eval: dict[str, float] = field(default_factory=dict)
+    adam_s: float = 0.0            # time in Adam steps alone (no evaluation): ms/step = adam_s / step
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; checked at step boundaries."""
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.signum is not None
+
+
+@contextmanager
+def catch_signals() -> Iterator[StopFlag]:
+    flag = StopFlag()
+
+    def handler(signum, frame):
+        flag.signum = signum
+
+    old = {}
+    try:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            old[s] = signal.signal(s, handler)
+    except ValueError:  # not the main thread: run without signal handling
+        pass
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class Trainer:
+    """Runs a Task through the schedule; ``on_checkpoint(state_dict)`` persists progress."""
+
+    def __init__(self, task: Task, schedule: Schedule, on_checkpoint: Callable[[dict], None],
+                 on_progress: Callable[[TrainState, dict], None] | None = None):
+        self.task, self.s = task, schedule
+        self.on_checkpoint = on_checkpoint
+        self.on_progress = on_progress or (lambda st, row: None)
+        self.state = TrainState()
+        self.optimizer: torch.optim.Optimizer | None = None
+        self._t0 = 0.0
+
+    # -- persistence ------------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        st = copy.copy(self.state)
+        st.wall_s = self.wall_s
+        return {"trainer": vars(st), "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+                "task": self.task.state_dict(), "torch_rng": torch.get_rng_state()}
+
+    def restore(self, ckpt: Mapping[str, Any]) -> None:
+        self.state = TrainState(**ckpt["trainer"])
+        if self.state.phase != "adam":
+            self.task.to_dtype(self.s.lbfgs_dtype)
+        self.task.load_state_dict(ckpt["task"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.optimizer = self._make_optimizer(self.state.phase)
+        if ckpt["optimizer"] is not None and self.optimizer is not None:
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+
+    @property
+    def wall_s(self) -> float:
+        return self.state.wall_s + (time.perf_counter() - self._t0 if self._t0 else 0.0)
+
+    def _save(self) -> None:
+        self.on_checkpoint(self.checkpoint())
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> TrainState:
+        self._t0 = time.perf_counter()
+        with catch_signals() as stop:
+            try:
+                if self.state.phase == "adam":
+                    if self.optimizer is None:
+                        self.optimizer = self._make_optimizer("adam")
+                    self._adam(stop)
+                    self._finish_adam()
+                if self.state.phase == "lbfgs":
+                    self._lbfgs(stop)
+                    self.state.phase = "done"
+            finally:
+                self.state.wall_s, self._t0 = self.wall_s, 0.0
+        self._record_eval(self.state.step + self.state.lbfgs_iters, "final")
+        self._save()
+        return self.state
+
+    def _make_optimizer(self, phase: str) -> torch.optim.Optimizer | None:
+        params = self.task.parameters()
+        if phase == "adam":
+            return torch.optim.Adam(params, lr=self.s.lr)
+        if phase == "lbfgs":
+            fp64 = self.s.lbfgs_dtype == torch.float64
+            return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * 5 // 4,
+                                     history_size=50, line_search_fn="strong_wolfe",
+                                     tolerance_grad=1e-10 if fp64 else 1e-7,
+                                     tolerance_change=1e-13 if fp64 else 1e-9)
+        return None
+
+    def _total(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        terms = self.task.loss_terms()
+        total = sum(terms.values())
+        if not torch.isfinite(total):
+            bad = [k for k, v in terms.items() if not torch.isfinite(v)]
+            params_bad = any(not torch.isfinite(p).all() for p in self.task.parameters())
+            what = "parameters became non-finite" if params_bad else f"non-finite loss term(s): {', '.join(bad)}"
+            raise Diverged(what)
+        return total, terms
+
+    def _track_best(self, loss: float) -> None:
+        if loss < self.state.best_loss:
+            self.state.best_loss = loss
+            self.state.best_params = [p.detach().clone() for p in self.task.parameters()]
+
+    def _adam(self, stop: StopFlag) -> None:
+        s, st = self.s, self.state
+        while st.step < s.steps:
+            if stop:
+                self._save()
+                raise Interrupted(signal.Signals(stop.signum).name)
+            if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
+                self.task.resample(st.step)
+            t0 = time.perf_counter()
+            self.optimizer.zero_grad(set_to_none=True)
+            total, terms = self._total()
+            loss = total.item()
+            self._track_best(loss)
+            total.backward()
+            self.optimizer.step()
+            st.adam_s += time.perf_counter() - t0
+            st.step += 1
+            if st.step % LOG_EVERY == 0 or st.step == 1:
+                row = {"step": st.step, "phase": "adam", "wall_s": round(self.wall_s, 4), "loss": loss,
+                       **{f"loss_{k}": v.item() for k, v in terms.items()}}
+                if st.step % s.eval_every == 0:
+                    row.update(self._evaluate())
+                st.history.append(row)
+                self.on_progress(st, row)
+            elif st.step % s.eval_every == 0:
+                self._record_eval(st.step, "adam")
+            if st.step % s.checkpoint_every == 0:
+                self._save()
+            if s.early_stop and st.step % s.eval_every == 0 and self._early_stop_due():
+                break
+
+    def _early_stop_due(self) -> bool:
+        st = self.state
+        h = st.last_eval.get("heldout_residual", math.inf)
+        if h < st.early_stop_best * (1 - 1e-3):
+            st.early_stop_best, st.early_stop_wait = h, 0
+            return False
+        st.early_stop_wait += 1
+        return st.early_stop_wait >= self.s.early_stop
+
+    def _finish_adam(self) -> None:
+        self._load_best()
+        self.state.phase = "lbfgs" if self.s.lbfgs_steps > 0 else "done"
+        if self.state.phase == "lbfgs":
+            self.task.to_dtype(self.s.lbfgs_dtype)
+            self.state.best_params = [p.detach().clone() for p in self.task.parameters()]
+            self.state.best_loss = math.inf
+            self.optimizer = self._make_optimizer("lbfgs")
+        self._save()
+
+    def _load_best(self) -> None:
+        if self.state.best_params is not None:
+            with torch.no_grad():
+                for p, b in zip(self.task.parameters(), self.state.best_params):
+                    p.copy_(b)
+
+    def _lbfgs(self, stop: StopFlag) -> None:
+        s, st, opt = self.s, self.state, self.optimizer
+        diverged = False
+
+        def closure():
+            nonlocal diverged
+            opt.zero_grad(set_to_none=True)
+            terms = self.task.loss_terms()
+            total = sum(terms.values())
+            if not torch.isfinite(total):
+                diverged = True  # the line search probed a bad point: report, keep the best state
+                return torch.tensor(float("inf"), dtype=total.dtype)
+            self._track_best(total.item())
+            total.backward()
+            return total
+
+        while st.lbfgs_iters < s.lbfgs_steps:
+            if stop:
+                self._save()
+                raise Interrupted(signal.Signals(stop.signum).name)
+            before = opt.state[opt._params[0]].get("n_iter", 0) if opt.state else 0
+            chunk = min(LBFGS_CHUNK, s.lbfgs_steps - st.lbfgs_iters)
+            opt.param_groups[0]["max_iter"] = chunk
+            opt.param_groups[0]["max_eval"] = chunk * 5 // 4
+            loss = opt.step(closure)
+            after = opt.state[opt._params[0]].get("n_iter", 0)
+            done = after - before
+            st.lbfgs_iters += done
+            row = {"step": st.step + st.lbfgs_iters, "phase": "lbfgs", "wall_s": round(self.wall_s, 4),
+                   "loss": float(loss.detach()) if loss is not None else None}
+            row.update(self._evaluate())
+            st.history.append(row)
+            self.on_progress(st, row)
+            if diverged:
+                st.lbfgs_stop = "non-finite loss during the line search (kept the best state)"
+                break
+            if done < chunk:
+                st.lbfgs_stop = self._lbfgs_reason(opt)
+                break
+            self._save()
+        else:
+            st.lbfgs_stop = f"reached the iteration limit ({s.lbfgs_steps})"
+        self._load_best()
+
+    def _lbfgs_reason(self, opt) -> str:
+        grads = [p.grad for p in self.task.parameters() if p.grad is not None]
+        gmax = max((g.abs().max().item() for g in grads), default=0.0)
+        tol = opt.param_groups[0]["tolerance_grad"]
+        if gmax <= tol:
+            return f"gradient below tolerance ({gmax:.1e} <= {tol:.0e})"
+        return (f"no further progress: loss or step change below tolerance "
+                f"({opt.param_groups[0]['tolerance_change']:.0e}) after {self.state.lbfgs_iters} iterations")
+
+    # -- evaluation -----------------------------------------------------------------------
+    def _evaluate(self) -> dict[str, float]:
+        self.state.last_eval = self.task.evaluate()
+        return dict(self.state.last_eval)
+
+    def _record_eval(self, step: int, phase: str) -> None:
+        row = {"step": step, "phase": phase, "wall_s": round(self.wall_s, 4), **self._evaluate()}
+        self.state.history.append(row)
+        self.on_progress(self.state, row)
