@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
+from . import runner
 from .config import SolveConfig
 from .errors import ConfigError, PinnlabError
 from .registry import builtin_problems, get_problem
-from . import runner
 from .runner import Result, RunFailed, RunInterrupted
 
 

@@ -12,7 +12,7 @@ import torch
 from .errors import ConfigError, one_of
 from .geometry import SAMPLERS
 
-SOLVERS = ("pinn", "rai", "node")
+SOLVERS = ("pinn", "node")
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
 COMPILE = ("auto", "on", "off")

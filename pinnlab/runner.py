@@ -7,6 +7,8 @@ completed, interrupted (exit 130 in the CLI) or diverged (exit 1).
 
 from __future__ import annotations
 
+import importlib
+import io
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,7 +142,7 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
     report = _report(problem, config, task, trainer, status, message)
     runs.write_json(run_dir / runs.REPORT, report)
     if status == "completed":
-        _save_predictions(run_dir, problem, task)
+        _save_predictions(run_dir, task)
     result = Result(run_dir, report, task.net, problem, trainer.state.history)
     if status == "interrupted":
         raise RunInterrupted(message, result)
@@ -150,10 +152,10 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
 
 
 def _make_task(problem: Problem, config: SolveConfig):
-    if config.solver == "pinn":
-        from .solvers.pinn import PinnTask, build_net
-        return PinnTask(problem, config, build_net(problem, config).to(config.torch_dtype).to(config.device))
-    raise ConfigError(f"solver {config.solver!r} is not available in this version")
+    """Each solver module exposes ``make_task(problem, config)`` returning a Trainer Task that also has
+    ``final_report()`` (report keys) and ``predictions()`` (arrays for predictions.npz)."""
+    module = importlib.import_module(f".solvers.{config.solver}", __package__)
+    return module.make_task(problem, config)
 
 
 def _report(problem, config, task, trainer, status, message) -> dict[str, Any]:
@@ -172,12 +174,7 @@ def _report(problem, config, task, trainer, status, message) -> dict[str, Any]:
     }
 
 
-def _save_predictions(run_dir: Path, problem: Problem, task) -> None:
-    ev = problem.evaluation()
-    pred = task.predict(ev.points)
-    import io
+def _save_predictions(run_dir: Path, task) -> None:
     buf = io.BytesIO()
-    np.savez_compressed(buf, coords=np.array(problem.domain.names), fields=np.array(problem.fields),
-                        points=ev.points, pred=pred, ref=ev.values, shape=np.array(ev.shape),
-                        **{f"axis_{k}": v for k, v in ev.axes.items()})
+    np.savez_compressed(buf, **task.predictions())
     runs.atomic_write(run_dir / runs.PREDICTIONS, buf.getvalue())

@@ -163,5 +163,17 @@ class PinnTask:
                 "loss_terms": list(["residual", *self.names])}
 
 
+    def predictions(self) -> dict[str, np.ndarray]:
+        """Prediction and reference on the evaluation grid (for plots and later analysis)."""
+        ev = self.problem.evaluation()
+        return {"kind": np.array("grid"), "coords": np.array(self.problem.domain.names),
+                "fields": np.array(self.problem.fields), "points": ev.points, "pred": self.predict(ev.points),
+                "ref": ev.values, "shape": np.array(ev.shape), **{f"axis_{k}": v for k, v in ev.axes.items()}}
+
+
+def make_task(problem: Problem, config: SolveConfig) -> PinnTask:
+    return PinnTask(problem, config, build_net(problem, config).to(config.torch_dtype).to(config.device))
+
+
 def _mean_square(terms: list[torch.Tensor]) -> torch.Tensor:
     return sum((t * t).mean() for t in terms) / len(terms)
