@@ -179,7 +179,8 @@ class Periodic(Condition):
         return out
 
     def describe(self, domain):
-        return f"periodic in {self.on} ({', '.join(self.fields) or 'all fields'}, derivatives up to order {self.derivatives})"
+        fields = ", ".join(self.fields) or "all fields"
+        return f"periodic in {self.on} ({fields}, derivatives up to order {self.derivatives})"
 
 
 class Initial(Condition):
