@@ -1,0 +1,134 @@
+"""Core slice: geometry, the field namespace, the autograd engine, the solver and the README example."""
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import pinnlab as pl
+from pinnlab.derivatives import compute_fields
+from pinnlab.fields import close_under_prefixes, parse_derivative
+
+ROOT = Path(__file__).resolve().parents[1]
+PINNLAB = [sys.executable, "-m", "pinnlab.cli"]
+
+
+def test_box_sampling_is_seeded_and_inside():
+    box = pl.Box(x=(-1, 1), t=(0, 2))
+    for method in ("sobol", "lhs", "uniform"):
+        a = box.sample(100, method, np.random.default_rng(3))
+        b = box.sample(100, method, np.random.default_rng(3))
+        assert a.shape == (100, 2) and np.array_equal(a, b)
+        assert box.contains(a).all()
+    face = box.sample_face("x", "hi", 10, "sobol", np.random.default_rng(0))
+    assert np.all(face[:, 0] == 1) and np.all((face[:, 1] >= 0) & (face[:, 1] <= 2))
+
+
+def test_derivative_names_parse():
+    assert parse_derivative("xxt", ("x", "t")) == (0, 0, 1)
+    assert parse_derivative("tx", ("x", "t")) == (0, 1)
+    assert parse_derivative("y", ("x", "t")) is None
+    assert close_under_prefixes({"u": {(0, 0, 1)}})["u"] == [(), (0,), (0, 0), (0, 0, 1)]
+
+
+class Known(torch.nn.Module):
+    """u = sin(2x) t³ + x² t, v = exp(x) t: partials known in closed form."""
+
+    def forward(self, p):
+        x, t = p[:, 0], p[:, 1]
+        return torch.stack([torch.sin(2 * x) * t**3 + x**2 * t, torch.exp(x) * t], dim=1)
+
+
+def test_autograd_engine_matches_closed_form():
+    pts = torch.rand(20, 2, dtype=torch.float64)
+    f = compute_fields(Known(), pts, {"u": {(0, 0), (0, 1), (1, 1, 1)}, "v": {(0,)}}, ("x", "t"), ("u", "v"),
+                       engine="autograd")
+    x, t = pts[:, 0], pts[:, 1]
+    torch.testing.assert_close(f.u.xx.value, -4 * torch.sin(2 * x) * t**3 + 2 * t)
+    torch.testing.assert_close(f.u.xt.value, 6 * torch.cos(2 * x) * t**2 + 2 * x)
+    torch.testing.assert_close(f.u.ttt.value, 6 * torch.sin(2 * x))
+    torch.testing.assert_close(f.v.x.value, torch.exp(x) * t)
+    torch.testing.assert_close(f.u.x.x.value, f.u.xx.value)  # chained names are the same partial
+
+
+def test_fields_act_like_tensors():
+    pts = torch.rand(5, 2, dtype=torch.float64)
+    f = compute_fields(Known(), pts, {"u": {(0,)}}, ("x", "t"), ("u", "v"), engine="autograd")
+    u = f.u.value
+    torch.testing.assert_close(torch.sin(f.u), torch.sin(u))
+    torch.testing.assert_close(2 * f.u - f.u * f.u.x, 2 * u - u * f.u.x.value)
+    torch.testing.assert_close(f.u.exp(), u.exp())
+
+
+def test_problem_requests_and_summary():
+    prob = pl.get_problem("burgers")
+    assert prob.requests["residual"]["u"] == {(), (0,), (1,), (0, 0)}
+    text = prob.summary()
+    assert "Cole" in text and "u_t + u u_x" in text
+
+
+def test_solve_writes_complete_run(tmp_path):
+    cfg = pl.SolveConfig(steps=60, lbfgs_steps=20, points=64, boundary_points=2, eval_every=20)
+    res = pl.solve("poisson1d", cfg, out=tmp_path / "run")
+    rep = json.loads((tmp_path / "run" / "report.json").read_text())
+    for key in ("problem", "solver", "layer", "seed", "device", "dtype", "status", "steps", "wall_s", "rel_l2",
+                "max_abs_error", "per_field", "final_loss", "heldout_residual", "lbfgs_stop_reason", "versions"):
+        assert key in rep, key
+    assert rep["status"] == "completed" and rep["steps"] >= 60 and rep["rel_l2"] == res.rel_l2
+    assert rep["lbfgs_stop_reason"]
+    run = pl.load_run(tmp_path / "run")
+    assert run.config["config"]["steps"] == 60 and run.history[-1]["phase"] == "final"
+    assert (tmp_path / "run" / "checkpoint.pt").exists() and (tmp_path / "run" / "predictions.npz").exists()
+
+
+def test_reported_error_is_against_the_exact_solution(tmp_path):
+    res = pl.solve("poisson1d", pl.SolveConfig(steps=5, lbfgs_steps=0, points=16, boundary_points=2),
+                   out=tmp_path / "r")
+    x = torch.linspace(-1, 1, 1001, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        pred = res.net(x.float()).double()[:, 0]
+    exact = torch.sin(math.pi * x[:, 0])
+    expected = float(torch.linalg.norm(pred - exact) / torch.linalg.norm(exact))
+    assert res.rel_l2 == pytest.approx(expected, rel=1e-5)
+
+
+def test_cli_list_and_show():
+    out = subprocess.run([*PINNLAB, "list"], capture_output=True, text=True, check=True).stdout
+    rows = [line for line in out.splitlines()[1:] if line.strip()]
+    assert len(rows) >= 12
+    assert {"burgers", "allen-cahn", "kovasznay", "lotka-volterra"} <= {r.split()[0] for r in rows}
+    show = subprocess.run([*PINNLAB, "show", "burgers"], capture_output=True, text=True, check=True).stdout
+    assert "u_t + u u_x" in show and "reference:" in show
+
+
+def test_cli_unknown_problem_is_one_line():
+    p = subprocess.run([*PINNLAB, "solve", "nosuch"], capture_output=True, text=True)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "poisson1d" in p.stderr
+
+
+@pytest.mark.slow
+def test_acceptance_poisson1d_defaults(tmp_path):
+    """`pinnlab solve poisson1d --out DIR` with the default recipe reaches rel L2 <= 1e-3."""
+    p = subprocess.run([*PINNLAB, "solve", "poisson1d", "--out", str(tmp_path / "run"), "--quiet", "--no-plot"],
+                       capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr
+    rep = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert rep["status"] == "completed" and rep["rel_l2"] <= 1e-3
+
+
+def test_readme_example_runs(tmp_path, monkeypatch):
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    code = code.replace("steps=1500, lbfgs_steps=300", "steps=100, lbfgs_steps=20")  # keep the suite fast
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert ns["result"].report["status"] == "completed"
+    assert (tmp_path / ns["result"].run_dir / "report.json").exists()
