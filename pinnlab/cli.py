@@ -71,42 +71,67 @@ def show(problem: str) -> None:
     click.echo(get_problem(problem).summary())
 
 
+# Options every run takes, shared by `solve` and `compare` (defined once here).
+_RUN_OPTIONS = [
+    click.option("--layer-opt", multiple=True, metavar="KEY=VALUE", help="Option of the layer kind, e.g. omega0=3."),
+    click.option("--init", default=None, help="Weight initialisation (xavier, he, lecun, orthogonal, default)."),
+    click.option("--layer-norm", is_flag=True, help="Layer normalisation after every hidden layer."),
+    click.option("--width", type=int, default=None),
+    click.option("--depth", type=int, default=None),
+    click.option("--steps", type=int, default=None, help="Adam steps."),
+    click.option("--lbfgs-steps", type=int, default=None, help="L-BFGS iterations after Adam (0: none)."),
+    click.option("--lr", type=float, default=None, help="Adam learning rate."),
+    click.option("--points", type=int, default=None, help="Interior collocation points."),
+    click.option("--boundary-points", type=int, default=None, help="Points per condition."),
+    click.option("--sampler", default="sobol", help="sobol | lhs | uniform."),
+    click.option("--resample-every", type=int, default=None, help="Draw new collocation points every N steps."),
+    click.option("--device", default="cpu", help="cpu | cuda."),
+    click.option("--dtype", default="float32", help="float32 | float64 (Adam stage)."),
+    click.option("--lbfgs-dtype", default="float64", help="float32 | float64 for the L-BFGS stage."),
+    click.option("--threads", type=int, default=1, help="Torch intra-op threads (1 is fastest for small nets)."),
+    click.option("--derivatives", default="auto", help="auto | jets | autograd."),
+    click.option("--compile", "compile_", default="auto", help="auto | on | off: torch.compile the loss."),
+    click.option("--hard", is_flag=True, help="Use the problem's hard-constraint output transform."),
+    click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a problem parameter."),
+    click.option("--weight", multiple=True, metavar="TERM=W", help="Loss weight: residual, conditions or a term name."),
+    click.option("--eval-every", type=int, default=250, help="Measure the error every N steps."),
+    click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain."),
+    click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE", help="Solver-specific option (node, rai)."),
+]
+
+
+def run_options(fn):
+    """Attach the shared run options (everything but problem, layer, solver, seed and output)."""
+    for opt in reversed(_RUN_OPTIONS):
+        fn = opt(fn)
+    return fn
+
+
+def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth, steps, lbfgs_steps, lr, points,
+                  boundary_points, sampler, resample_every, device, dtype, lbfgs_dtype, threads, derivatives,
+                  compile_, hard, set_, weight, eval_every, early_stop, solver_opt) -> SolveConfig:
+    """A validated SolveConfig from the command-line values."""
+    return SolveConfig(solver=solver, layer=layer, layer_options=_pairs(layer_opt, "--layer-opt"),
+                       init=init, layer_norm=layer_norm, width=width, depth=depth, steps=steps,
+                       lbfgs_steps=lbfgs_steps, lr=lr, points=points, boundary_points=boundary_points,
+                       sampler=sampler, resample_every=resample_every, seed=seed, device=device,
+                       dtype=dtype, lbfgs_dtype=lbfgs_dtype, threads=threads, derivatives=derivatives,
+                       compile=compile_, hard=hard, params=_numbers(set_, "--set"),
+                       weights=_numbers(weight, "--weight"), eval_every=eval_every, early_stop=early_stop,
+                       options=_pairs(solver_opt, "--opt")).validate()
+
+
 @cli.command(name="solve")
 @click.argument("problem", required=False)
 @click.option("--layer", default=None, help="Layer kind (tanh, sine, yat, auto, ...).")
-@click.option("--layer-opt", multiple=True, metavar="KEY=VALUE", help="Option of the layer kind, e.g. omega0=3.")
-@click.option("--init", default=None, help="Weight initialisation (xavier, he, lecun, orthogonal, default).")
-@click.option("--layer-norm", is_flag=True, help="Layer normalisation after every hidden layer.")
 @click.option("--solver", default="pinn", help="pinn | rai | node.")
-@click.option("--width", type=int, default=None)
-@click.option("--depth", type=int, default=None)
-@click.option("--steps", type=int, default=None, help="Adam steps.")
-@click.option("--lbfgs-steps", type=int, default=None, help="L-BFGS iterations after Adam (0: none).")
-@click.option("--lr", type=float, default=None, help="Adam learning rate.")
-@click.option("--points", type=int, default=None, help="Interior collocation points.")
-@click.option("--boundary-points", type=int, default=None, help="Points per condition.")
-@click.option("--sampler", default="sobol", help="sobol | lhs | uniform.")
-@click.option("--resample-every", type=int, default=None, help="Draw new collocation points every N steps.")
 @click.option("--seed", type=int, default=0)
-@click.option("--device", default="cpu", help="cpu | cuda.")
-@click.option("--dtype", default="float32", help="float32 | float64 (Adam stage).")
-@click.option("--lbfgs-dtype", default="float64", help="float32 | float64 for the L-BFGS stage.")
-@click.option("--threads", type=int, default=1, help="Torch intra-op threads (1 is fastest for small nets).")
-@click.option("--derivatives", default="auto", help="auto | jets | autograd.")
-@click.option("--compile", "compile_", default="auto", help="auto | on | off: torch.compile the loss.")
-@click.option("--hard", is_flag=True, help="Use the problem's hard-constraint output transform.")
-@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a problem parameter.")
-@click.option("--weight", multiple=True, metavar="TERM=W", help="Loss weight: residual, conditions or a term name.")
-@click.option("--eval-every", type=int, default=250, help="Measure the error every N steps.")
-@click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain.")
-@click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE", help="Solver-specific option (node, rai).")
+@run_options
 @click.option("--out", default=None, help="Run directory (must not exist). Default: runs/<problem>-...")
 @click.option("--resume", default=None, help="Continue an interrupted run directory.")
 @click.option("--no-plot", is_flag=True, help="Do not draw figures at the end.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the run directory.")
-def solve_cmd(problem, layer, layer_opt, init, layer_norm, solver, width, depth, steps, lbfgs_steps, lr, points,
-              boundary_points, sampler, resample_every, seed, device, dtype, lbfgs_dtype, threads, derivatives,
-              compile_, hard, set_, weight, eval_every, early_stop, solver_opt, out, resume, no_plot, quiet):
+def solve_cmd(problem, layer, solver, seed, out, resume, no_plot, quiet, **shared):
     """Train on PROBLEM (a built-in name or a .py file) and report the error against its reference."""
     progress = None if quiet else _Progress()
     try:
@@ -117,15 +142,8 @@ def solve_cmd(problem, layer, layer_opt, init, layer_norm, solver, width, depth,
         else:
             if problem is None:
                 raise ConfigError("missing PROBLEM (a built-in name, see `pinnlab list`, or a .py file)")
-            config = SolveConfig(solver=solver, layer=layer, layer_options=_pairs(layer_opt, "--layer-opt"),
-                                 init=init, layer_norm=layer_norm, width=width, depth=depth, steps=steps,
-                                 lbfgs_steps=lbfgs_steps, lr=lr, points=points, boundary_points=boundary_points,
-                                 sampler=sampler, resample_every=resample_every, seed=seed, device=device,
-                                 dtype=dtype, lbfgs_dtype=lbfgs_dtype, threads=threads, derivatives=derivatives,
-                                 compile=compile_, hard=hard, params=_numbers(set_, "--set"),
-                                 weights=_numbers(weight, "--weight"), eval_every=eval_every, early_stop=early_stop,
-                                 options=_pairs(solver_opt, "--opt"))
-            result = runner.solve(problem, config.validate(), out=out, progress=progress)
+            config = _solve_config(solver, layer, seed, **shared)
+            result = runner.solve(problem, config, out=out, progress=progress)
     except RunInterrupted as e:
         _close(progress)
         click.echo(f"interrupted: checkpoint and partial report saved in {e.result.run_dir} "
@@ -183,6 +201,64 @@ def _summary(result: Result, quiet: bool) -> None:
                f"held-out residual {r['heldout_residual']:.2e}, {r['steps']} steps in {r['wall_s']:.1f} s "
                f"({r['ms_per_step']:.2f} ms/Adam step); L-BFGS: {r['lbfgs_stop_reason']}")
     click.echo(f"run written to {result.run_dir}")
+
+
+@cli.command(name="compare")
+@click.argument("problems", nargs=-1, required=True)
+@click.option("--layers", default=None, help="Comma-separated layer kinds, e.g. tanh,sine (default: the recipe's).")
+@click.option("--solvers", default="pinn", help="Comma-separated solvers, e.g. pinn,node.")
+@click.option("--seeds", type=int, default=3, help="Number of seeds per cell (seeds 0..N-1).")
+@click.option("--jobs", type=int, default=1, help="Runs in parallel (processes).")
+@run_options
+@click.option("--out", default=None, help="Output folder (default runs/compare); re-running continues in it.")
+@click.option("--format", "fmt", default="png", help="Figure format: png | pdf.")
+@click.option("--no-plot", is_flag=True, help="Write the summaries only, no figures.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def compare_cmd(problems, layers, solvers, seeds, jobs, out, fmt, no_plot, quiet, **shared):
+    """Run PROBLEM... × layers × solvers × seeds; write summary.csv, summary.md and comparison figures."""
+    from .compare import CompareInterrupted, compare, split_list
+    base = _solve_config("pinn", None, 0, **shared)
+    try:
+        comp = compare(list(problems), split_list(layers, "layers"), split_list(solvers, "solvers"), seeds, base,
+                       out=out, jobs=jobs, progress=not quiet, plot=not no_plot, fmt=fmt)
+    except CompareInterrupted as e:
+        click.echo(str(e), err=True)
+        sys.exit(130)
+    c = comp.counts
+    if not quiet:
+        click.echo((Path(comp.out) / "summary.md").read_text().split("\n\n", 2)[-1], nl=False)
+    click.echo(f"{len(comp.runs)} runs ({c['new']} new, {c['resume']} resumed, {c['restart']} restarted, "
+               f"{c['done']} already done); summaries and figures in {comp.out}")
+
+
+@cli.command(name="report")
+@click.argument("run_dirs", nargs=-1, required=True)
+@click.option("--csv", "as_csv", is_flag=True, help="One row per run as CSV instead of the table.")
+def report_cmd(run_dirs, as_csv):
+    """Print the summary table (median [min–max] over seeds) of run directories or folders of runs."""
+    from .compare import csv_text, find_runs, markdown_table, summary_rows
+    rows = summary_rows(find_runs(run_dirs))
+    click.echo(csv_text(rows) if as_csv else markdown_table(rows), nl=False)
+
+
+@cli.command(name="plot")
+@click.argument("run_dir")
+@click.option("--format", "fmt", default="png", help="png | pdf.")
+def plot_cmd(run_dir, fmt):
+    """(Re)draw a run's figures into RUN_DIR/figures (or a compare folder's comparison figures)."""
+    from .compare import SUMMARY_CSV, find_runs, summary_rows
+    from .plots import plot_run
+    from .plots.comparison import comparison_figures
+    from .plots.style import check_format
+    check_format(fmt)
+    path = Path(run_dir)
+    if path.is_dir() and not (path / "config.json").exists() and (path / SUMMARY_CSV).exists():
+        written = comparison_figures(path, summary_rows(find_runs([path]), root=path), fmt)
+    else:
+        find_runs([path])  # one clear line when it is not a run
+        written = plot_run(path, fmt)
+    for p in written:
+        click.echo(str(p))
 
 
 def main(argv: list[str] | None = None) -> None:

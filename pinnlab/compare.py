@@ -1,0 +1,448 @@
+"""Many runs at once: a grid of problems × layer kinds × solvers × seeds, and its summaries.
+
+Each run lives in its own run directory ``OUT/<problem>/<layer>-<solver>-s<seed>``, so the grid is
+restartable: finished runs (completed or diverged) are kept, interrupted ones resume from their
+checkpoint, and a second identical command changes nothing on disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from . import runner, runs
+from .config import SOLVERS, SolveConfig
+from .errors import ConfigError, RunError, one_of
+from .layers import layer_names
+from .registry import get_problem
+
+SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
+CSV_COLUMNS = ("problem", "layer", "solver", "seed", "status", "rel_l2", "max_abs_error", "heldout_residual",
+               "final_loss", "steps", "wall_s", "ms_per_step", "run")
+FINISHED = ("completed", "diverged")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One cell of the grid."""
+
+    problem: str        # what get_problem takes: a built-in name or a .py path
+    name: str           # the problem's own name (directory name)
+    layer: str
+    solver: str
+    seed: int
+
+    @property
+    def relpath(self) -> Path:
+        return Path(self.name) / f"{self.layer}-{self.solver}-s{self.seed}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.layer}/{self.solver} s{self.seed}"
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` gives back: the grid's run directories, summary rows and files written."""
+
+    out: Path
+    runs: list[Path]
+    rows: list[dict[str, Any]]
+    counts: dict[str, int]          # new / resumed / restarted / skipped
+    written: list[Path]
+
+
+class CompareInterrupted(Exception):
+    """The grid was interrupted; unfinished runs keep their checkpoints (re-run the command to go on)."""
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+def split_list(text: str | Sequence[str] | None, what: str) -> list[str] | None:
+    """``"a,b"`` → ``["a", "b"]``; an empty item is an error."""
+    if text is None:
+        return None
+    items = text.split(",") if isinstance(text, str) else list(text)
+    items = [i.strip() for i in items]
+    if not items or any(not i for i in items):
+        raise ConfigError(f"--{what} {text!r} has an empty item (give a comma-separated list, e.g. tanh,sine)")
+    return list(dict.fromkeys(items))
+
+
+def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequence[str], seeds: int,
+         base: SolveConfig) -> tuple[list[tuple[RunSpec, SolveConfig]], list[str]]:
+    """The grid's runs with their resolved configs, and notes on combinations that were left out."""
+    if not problems:
+        raise ConfigError("compare needs at least one PROBLEM (see `pinnlab list`)")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"--seeds must be a positive integer (the number of seeds 0..N-1), got {seeds!r}")
+    known = layer_names()
+    for layer in layers or ():
+        if layer not in known:
+            raise ConfigError(one_of("layer kind in --layers", layer, known))
+    for solver in solvers:
+        if solver not in SOLVERS:
+            raise ConfigError(one_of("solver in --solvers", solver, SOLVERS))
+    grid, notes = [], []
+    for source in dict.fromkeys(problems):
+        problem = get_problem(source)
+        for layer in layers or [None]:
+            for solver in solvers:
+                if solver == "node" and problem.kind != "ODE":
+                    notes.append(f"skipped {problem.name} × node: the node solver needs an ODE problem")
+                    continue
+                for seed in range(seeds):
+                    cfg = replace(base, layer=layer, solver=solver, seed=seed).resolved(problem.recipe)
+                    spec = RunSpec(runner._source(source), problem.name, cfg.layer, solver, seed)
+                    grid.append((spec, cfg))
+    if not grid:
+        raise ConfigError("the grid is empty: " + "; ".join(notes))
+    return grid, notes
+
+
+def _json_roundtrip(d: dict) -> dict:
+    return json.loads(json.dumps(d, default=runs._jsonable))
+
+
+def run_state(path: Path, config: SolveConfig) -> str:
+    """``new``, ``done`` (completed or diverged), ``resume`` (has a checkpoint) or ``restart`` (nothing saved)."""
+    if not path.exists():
+        return "new"
+    if not (path / runs.CONFIG).exists():
+        return "restart"
+    run = runs.load_run(path)
+    stored = run.config.get("config", {})
+    wanted = _json_roundtrip(config.to_dict())
+    if stored != wanted:
+        diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+        raise RunError(f"{str(path)!r} holds a run made with other options ({', '.join(diff)} differ); "
+                       f"use another --out or the same options")
+    if run.status in FINISHED:
+        return "done"
+    return "resume" if (path / runs.CHECKPOINT).exists() else "restart"
+
+
+# -- running ------------------------------------------------------------------------------------
+
+def _execute(spec: RunSpec, config: SolveConfig, path: Path, state: str, plot: bool,
+             queue: Any = None) -> tuple[str, str]:
+    """Run (or resume) one grid cell; returns (status, message). Runs in a worker process or in-process."""
+    key = str(spec.relpath)
+    last = [0.0]
+
+    def progress(st, row) -> None:
+        now = time.monotonic()
+        if queue is not None and (now - last[0] > 0.3 or row.get("phase") == "final"):
+            last[0] = now
+            queue.put((key, st.step + st.lbfgs_iters))
+
+    try:
+        if state == "restart":
+            shutil.rmtree(path)
+        if state == "resume":
+            result = runner.resume(path, progress=progress)
+        else:
+            result = runner.solve(spec.problem, config, out=path, progress=progress, problem_source=spec.problem)
+        status, message = "completed", f"rel L2 {result.rel_l2:.3e}"
+    except runner.RunInterrupted:
+        return "interrupted", "interrupted (checkpoint saved)"
+    except runner.RunFailed as e:
+        status, message = "diverged", str(e)
+    if plot:
+        from .plots import plot_run
+        plot_run(path)
+    return status, message
+
+
+def _worker(args: tuple) -> tuple[str, str]:
+    return _execute(*args)
+
+
+class _Bars:
+    """An overall tqdm bar over runs and one bar per run in progress (steps)."""
+
+    def __init__(self, total: int, done: int, enabled: bool):
+        from tqdm import tqdm
+        self.tqdm, self.enabled = tqdm, enabled
+        self.overall = tqdm(total=total, initial=done, unit="run", desc="compare", file=sys.stderr,
+                            dynamic_ncols=True, disable=not enabled, position=0)
+        self.bars: dict[str, Any] = {}
+        self.free: list[int] = []
+
+    def start(self, key: str, total_steps: int) -> None:
+        pos = self.free.pop(0) if self.free else len(self.bars) + 1
+        self.bars[key] = self.tqdm(total=total_steps, desc=key, unit="step", file=sys.stderr, leave=False,
+                                   dynamic_ncols=True, disable=not self.enabled, position=pos)
+
+    def update(self, key: str, done: int) -> None:
+        bar = self.bars.get(key)
+        if bar is not None:
+            bar.update(max(0, min(done, bar.total or done) - bar.n))
+
+    def finish(self, key: str, line: str) -> None:
+        bar = self.bars.pop(key, None)
+        if bar is not None:
+            self.free.append(bar.pos)
+            bar.close()
+        self.overall.update(1)
+        if self.enabled:
+            self.overall.write(line, file=sys.stderr)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.overall.close()
+
+
+def compare(problems: Sequence[str], layers: Sequence[str] | None = None, solvers: Sequence[str] = ("pinn",),
+            seeds: int = 3, config: SolveConfig | None = None, out: str | Path | None = None, jobs: int = 1,
+            progress: bool = True, plot: bool = True, fmt: str = "png",
+            echo: Callable[[str], None] | None = None) -> Comparison:
+    """Run the grid problems × layers × solvers × seeds (``jobs`` processes) and write its summaries.
+
+    ``layers=None`` uses each problem's recipe layer. Every option of ``config`` except layer,
+    solver and seed applies to every run. Returns the :class:`Comparison`; raises
+    :class:`CompareInterrupted` on Ctrl-C (re-running the same call continues where it stopped).
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
+    if plot:
+        from .plots.style import check_format
+        check_format(fmt)
+    echo = echo or (lambda s: print(s, file=sys.stderr))
+    grid, notes = plan(problems, layers, solvers, seeds, (config or SolveConfig()).validate())
+    out = Path(out) if out is not None else Path("runs") / "compare"
+    for note in notes:
+        echo(note)
+    states = {spec: run_state(out / spec.relpath, cfg) for spec, cfg in grid}
+    todo = [(spec, cfg) for spec, cfg in grid if states[spec] != "done"]
+    counts = {k: sum(1 for s in states.values() if s == k) for k in ("new", "resume", "restart", "done")}
+    if todo:
+        out.mkdir(parents=True, exist_ok=True)
+        _run_all(todo, states, out, jobs, progress, plot, len(grid))
+    run_dirs = [out / spec.relpath for spec, _ in grid]
+    rows = summary_rows(run_dirs, root=out)
+    written = write_summaries(out, rows, plot=plot, fmt=fmt)
+    return Comparison(out, run_dirs, rows, counts, written)
+
+
+def _run_all(todo, states, out: Path, jobs: int, progress: bool, plot: bool, total: int) -> None:
+    bars = _Bars(total, total - len(todo), progress)
+    interrupted = False
+    try:
+        if jobs == 1:
+            for spec, cfg in todo:
+                key = str(spec.relpath)
+                bars.start(key, cfg.steps + cfg.lbfgs_steps)
+                q = _DirectQueue(bars)
+                status, message = _execute(spec, cfg, out / spec.relpath, states[spec], plot, q)
+                bars.finish(key, f"{spec.label}: {status}, {message}")
+                if status == "interrupted":
+                    interrupted = True
+                    break
+        else:
+            interrupted = _run_pool(todo, states, out, jobs, plot, bars)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bars.close()
+    if interrupted:
+        raise CompareInterrupted("compare interrupted: finished runs are kept and unfinished ones have "
+                                 "checkpoints; run the same command again to continue")
+
+
+class _DirectQueue:
+    def __init__(self, bars: _Bars):
+        self.bars = bars
+
+    def put(self, item: tuple[str, int]) -> None:
+        self.bars.update(*item)
+
+
+def _run_pool(todo, states, out: Path, jobs: int, plot: bool, bars: _Bars) -> bool:
+    import multiprocessing as mp
+    from queue import Empty
+
+    ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
+    with ctx.Manager() as manager:
+        queue = manager.Queue()
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx)
+        futures = {}
+        try:
+            for spec, cfg in todo:
+                fut = pool.submit(_worker, (spec, cfg, out / spec.relpath, states[spec], plot, queue))
+                futures[fut] = (spec, cfg)
+            pending, interrupted = set(futures), False
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                while True:
+                    try:
+                        key, steps = queue.get_nowait()
+                    except Empty:
+                        break
+                    if key not in bars.bars:
+                        spec, cfg = next(v for v in futures.values() if str(v[0].relpath) == key)
+                        bars.start(key, cfg.steps + cfg.lbfgs_steps)
+                    bars.update(key, steps)
+                for fut in done:
+                    spec, _ = futures[fut]
+                    status, message = fut.result()
+                    bars.finish(str(spec.relpath), f"{spec.label}: {status}, {message}")
+                    interrupted |= status == "interrupted"
+            return interrupted
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)  # workers write their checkpoints first
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# -- summaries --------------------------------------------------------------------------------
+
+def find_runs(paths: Iterable[str | Path]) -> list[Path]:
+    """Run directories named directly, or found inside the given folders (e.g. compare outputs)."""
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if not p.is_dir():
+            raise RunError(f"run directory {str(p)!r} does not exist")
+        if (p / runs.CONFIG).exists():
+            found.append(p)
+            continue
+        inner = sorted(c.parent for c in p.rglob(runs.CONFIG))
+        if not inner:
+            raise RunError(f"{str(p)!r} is neither a pinnlab run nor a folder of runs (no {runs.CONFIG} inside)")
+        found += inner
+    return list(dict.fromkeys(found))
+
+
+def summary_rows(run_dirs: Sequence[Path], root: Path | None = None) -> list[dict[str, Any]]:
+    """One row per run, numbers exactly as in its report.json (None where the run has not reported)."""
+    rows = []
+    for d in run_dirs:
+        run = runs.load_run(d)
+        r, c = run.report or {}, run.config.get("config", {})
+        try:
+            rel = str(Path(d).relative_to(root)) if root is not None else str(d)
+        except ValueError:
+            rel = str(d)
+        row = {"problem": r.get("problem", run.config.get("problem")), "layer": r.get("layer", c.get("layer")),
+               "solver": r.get("solver", c.get("solver")), "seed": r.get("seed", c.get("seed")),
+               "status": run.status}
+        for k in CSV_COLUMNS[5:-1]:
+            row[k] = r.get(k)
+        row["run"] = rel
+        rows.append(row)
+    return rows
+
+
+def csv_text(rows: Sequence[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        w.writerow({k: ("" if row.get(k) is None else row[k]) for k in CSV_COLUMNS})
+    return buf.getvalue()
+
+
+def read_summary_csv(path: Path) -> list[dict[str, Any]]:
+    with open(path, newline="") as fh:
+        return [{k: runs._num(v) if k in CSV_COLUMNS[5:-1] else v for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+@dataclass
+class Group:
+    problem: str
+    layer: str
+    solver: str
+    rows: list[dict[str, Any]]
+
+    def stat(self, key: str) -> tuple[float, float, float] | None:
+        vals = [r[key] for r in self.rows if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+        return (statistics.median(vals), min(vals), max(vals)) if vals else None
+
+    @property
+    def status(self) -> str:
+        n = len(self.rows)
+        bad = {}
+        for r in self.rows:
+            if r["status"] != "completed":
+                bad[r["status"]] = bad.get(r["status"], 0) + 1
+        return str(n) + ("" if not bad else " (" + ", ".join(f"{v} {k}" for k, v in sorted(bad.items())) + ")")
+
+
+def groups(rows: Sequence[dict[str, Any]]) -> list[Group]:
+    """Rows grouped by problem × layer × solver, in first-seen order of problems, sorted within."""
+    out: dict[tuple, Group] = {}
+    order = list(dict.fromkeys(r["problem"] for r in rows))
+    for r in sorted(rows, key=lambda r: (order.index(r["problem"]), str(r["layer"]), str(r["solver"]))):
+        key = (r["problem"], r["layer"], r["solver"])
+        out.setdefault(key, Group(*key, rows=[])).rows.append(r)
+    return list(out.values())
+
+
+def _cell(s: tuple[float, float, float] | None, fmt: str, n: int) -> str:
+    if s is None:
+        return "–"
+    med, lo, hi = s
+    return format(med, fmt) if n == 1 or lo == hi else f"{med:{fmt}} [{lo:{fmt}}–{hi:{fmt}}]"
+
+
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Median [min–max] over seeds per problem × layer × solver; the best median rel L2 per problem in bold."""
+    gs = groups(rows)
+    best: dict[str, float] = {}
+    for g in gs:
+        s = g.stat("rel_l2")
+        if s is not None:
+            best[g.problem] = min(best.get(g.problem, math.inf), s[0])
+    lines = ["| problem | layer | solver | seeds | rel L2 | wall time [s] | ms / Adam step |",
+             "|---|---|---|---|---|---|---|"]
+    for g in gs:
+        s, n = g.stat("rel_l2"), len(g.rows)
+        err = _cell(s, ".2e", n)
+        if s is not None and s[0] == best.get(g.problem):
+            err = f"**{err}**"
+        lines.append(f"| {g.problem} | {g.layer} | {g.solver} | {g.status} | {err} | "
+                     f"{_cell(g.stat('wall_s'), '.1f', n)} | {_cell(g.stat('ms_per_step'), '.2f', n)} |")
+    return "\n".join(lines) + "\n"
+
+
+def summary_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    return ("# Comparison summary\n\nMedian and [min–max] over seeds; the lowest median rel L2 per problem is in bold. "
+            "One row per run: summary.csv.\n\n" + markdown_table(rows))
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    data = text.encode()
+    if path.exists() and path.read_bytes() == data:
+        return False
+    runs.atomic_write(path, data)
+    return True
+
+
+def write_summaries(out: Path, rows: Sequence[dict[str, Any]], plot: bool = True, fmt: str = "png") -> list[Path]:
+    """summary.csv, summary.md and the comparison figures; files whose content would not change are left alone."""
+    out = Path(out)
+    changed = _write_if_changed(out / SUMMARY_CSV, csv_text(rows))
+    changed |= _write_if_changed(out / SUMMARY_MD, summary_markdown(rows))
+    written = [out / SUMMARY_CSV, out / SUMMARY_MD]
+    if plot:
+        from .plots.comparison import comparison_figures, expected_figures
+        expected = expected_figures(out, rows, fmt)[:2]  # per-problem field figures exist only where data does
+        if changed or not all(p.exists() for p in expected):
+            written += comparison_figures(out, rows, fmt)
+        else:
+            written += expected
+    return written

@@ -1,0 +1,163 @@
+"""Figures over many runs: error per layer kind / solver (seed spread), error vs wall time, error fields."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .data import GridPrediction, load_grid
+from .fields import orientation
+from .style import ERROR_CMAP, figure, fmt_err, save, styled
+
+MARKERS = "osD^v<>pP*Xh"
+
+
+def _ok(v: Any) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+
+
+def combo(row: dict[str, Any], solvers: Sequence[str]) -> str:
+    """The label of a run's layer (and solver, when the grid has several)."""
+    return f"{row['layer']}/{row['solver']}" if len(solvers) > 1 else str(row["layer"])
+
+
+def _combos(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    solvers = list(dict.fromkeys(r["solver"] for r in rows))
+    return sorted(dict.fromkeys(combo(r, solvers) for r in rows)), solvers
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def expected_figures(out: Path, rows: Sequence[dict[str, Any]], fmt: str = "png") -> list[Path]:
+    fig_dir = Path(out) / "figures"
+    problems = list(dict.fromkeys(r["problem"] for r in rows))
+    return ([fig_dir / f"compare_rel_l2.{fmt}", fig_dir / f"compare_time.{fmt}"]
+            + [fig_dir / f"compare_fields_{_slug(p)}.{fmt}" for p in problems])
+
+
+@styled
+def error_by_layer(rows: Sequence[dict[str, Any]]) -> Figure:
+    """One panel per problem: rel L2 per layer kind / solver, a box over seeds and every seed as a dot."""
+    problems = list(dict.fromkeys(r["problem"] for r in rows))
+    labels, solvers = _combos(rows)
+    n = len(problems)
+    fig = figure(min(3.0 + 2.6 * n, 16.0), 3.6)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    rng = np.random.default_rng(0)  # fixed jitter: equal data draws equal figures
+    for ax, prob in zip(axes, problems):
+        data = [[r["rel_l2"] for r in rows if r["problem"] == prob and combo(r, solvers) == lab and _ok(r["rel_l2"])]
+                for lab in labels]
+        pos = [i for i, d in enumerate(data) if d]
+        if pos:
+            ax.boxplot([data[i] for i in pos], positions=pos, widths=0.5, showfliers=False,
+                       medianprops={"color": "k"}, boxprops={"color": "0.5"}, whiskerprops={"color": "0.5"},
+                       capprops={"color": "0.5"})
+        for i, d in enumerate(data):
+            ax.scatter(i + rng.uniform(-0.12, 0.12, len(d)), d, s=18, color=f"C{i}", zorder=3,
+                       edgecolors="k", linewidths=0.4)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 3 else 0)
+        ax.set_title(prob)
+        ax.set_xlabel("layer kind" + (" / solver" if len(solvers) > 1 else ""))
+        ax.grid(True, axis="y", which="major", alpha=0.3)
+    axes[0].set_ylabel("rel L2 error vs reference")
+    n_seeds = max((sum(1 for r in rows if (r["problem"], combo(r, solvers)) == (p, c))
+                   for p in problems for c in labels), default=0)
+    fig.suptitle(f"Relative L2 error per layer kind (box: spread over up to {n_seeds} seeds, dots: runs)")
+    return fig
+
+
+@styled
+def error_vs_time(rows: Sequence[dict[str, Any]]) -> Figure:
+    """rel L2 against wall time, one point per run; colour = layer kind / solver, marker = problem."""
+    problems = list(dict.fromkeys(r["problem"] for r in rows))
+    labels, solvers = _combos(rows)
+    fig = figure(6.4, 4.4)
+    ax = fig.subplots()
+    for r in rows:
+        if _ok(r.get("rel_l2")) and _ok(r.get("wall_s")):
+            ax.scatter(r["wall_s"], r["rel_l2"], color=f"C{labels.index(combo(r, solvers))}",
+                       marker=MARKERS[problems.index(r["problem"]) % len(MARKERS)], s=30, edgecolors="k",
+                       linewidths=0.4, zorder=3)
+    for i, lab in enumerate(labels):
+        ax.scatter([], [], color=f"C{i}", marker="s", label=lab)
+    for j, prob in enumerate(problems):
+        ax.scatter([], [], color="0.6", marker=MARKERS[j % len(MARKERS)], label=prob, edgecolors="k", linewidths=0.4)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("wall time [s]")
+    ax.set_ylabel("rel L2 error vs reference")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title("Error against cost, one point per run")
+    return fig
+
+
+@styled
+def error_fields(out: Path, rows: Sequence[dict[str, Any]], problem: str) -> Figure | None:
+    """One panel per layer kind / solver for ``problem`` at its lowest seed: the pointwise error, on one scale."""
+    labels, solvers = _combos(rows)
+    mine = [r for r in rows if r["problem"] == problem and r["status"] in ("completed", "diverged")]
+    if not mine:
+        return None
+    seed = min(r["seed"] for r in mine)
+    panels: list[tuple[str, dict, GridPrediction]] = []
+    for lab in labels:
+        r = next((r for r in mine if r["seed"] == seed and combo(r, solvers) == lab), None)
+        g = load_grid(Path(out) / r["run"]) if r is not None else None
+        if g is not None and g.dim in (1, 2):
+            panels.append((lab, r, g))
+    if not panels:
+        return None
+    n, dim = len(panels), panels[0][2].dim
+    fields = panels[0][2].fields
+    what = f"|{fields[0]} − {fields[0]}_ref|" if len(fields) == 1 else f"‖error‖ over ({', '.join(fields)})"
+    if dim == 1:
+        fig = figure(min(2.0 + 3.2 * n, 16.0), 3.2)
+        axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
+        for ax, (lab, r, g) in zip(axes, panels):
+            x = g.axes[g.coords[0]]
+            ax.semilogy(x, np.maximum(g.error_norm(), 1e-16), color="C3", lw=1.0)
+            ax.set_xlabel(g.coords[0])
+            ax.set_title(f"{lab}: rel L2 {fmt_err(r['rel_l2'])}")
+            ax.grid(True, which="major", alpha=0.3)
+        axes[0].set_ylabel(what)
+    else:
+        horiz, vert = orientation(panels[0][2].coords)
+        vmax = max(float(g.error_norm().max()) for _, _, g in panels) or 1.0
+        fig = figure(min(1.5 + 3.2 * n, 17.0), 3.3)
+        axes = fig.subplots(1, n, squeeze=False)[0]
+        mesh = None
+        for ax, (lab, r, g) in zip(axes, panels):
+            arr = g.grid(g.error_norm())
+            arr = arr if g.coords.index(vert) == 0 else arr.T
+            mesh = ax.pcolormesh(g.axes[horiz], g.axes[vert], arr, cmap=ERROR_CMAP, vmin=0.0, vmax=vmax,
+                                 shading="auto", rasterized=True)
+            ax.set_xlabel(horiz)
+            ax.set_ylabel(vert)
+            if "t" not in g.coords:
+                ax.set_aspect("equal")
+            ax.set_title(f"{lab}: rel L2 {fmt_err(r['rel_l2'])}")
+        fig.colorbar(mesh, ax=list(axes), label=what, shrink=0.9)
+    fig.suptitle(f"{problem}: pointwise error per layer kind (seed {seed}, shared scale)")
+    return fig
+
+
+def comparison_figures(out: Path, rows: Sequence[dict[str, Any]], fmt: str = "png") -> list[Path]:
+    """Draw every comparison figure into ``out/figures``; returns the files written."""
+    fig_dir = Path(out) / "figures"
+    written = [save(error_by_layer(rows), fig_dir / f"compare_rel_l2.{fmt}"),
+               save(error_vs_time(rows), fig_dir / f"compare_time.{fmt}")]
+    for prob in dict.fromkeys(r["problem"] for r in rows):
+        fig = error_fields(out, rows, prob)
+        if fig is not None:
+            written.append(save(fig, fig_dir / f"compare_fields_{_slug(prob)}.{fmt}"))
+    return written

@@ -1,0 +1,51 @@
+"""Reading a run's saved predictions (predictions.npz, kind "grid") into arrays shaped for plotting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..runs import PREDICTIONS
+
+
+@dataclass
+class GridPrediction:
+    """Prediction and reference on the evaluation grid; ``pred``/``ref`` are (N, n_fields), ij order."""
+
+    coords: list[str]
+    fields: list[str]
+    pred: np.ndarray
+    ref: np.ndarray
+    shape: tuple[int, ...]
+    axes: dict[str, np.ndarray]
+
+    @property
+    def dim(self) -> int:
+        return len(self.coords)
+
+    def grid(self, values: np.ndarray) -> np.ndarray:
+        """(N,) values on the grid as an array indexed [coord0, coord1, ...]."""
+        return np.asarray(values).reshape(self.shape)
+
+    def error(self, j: int) -> np.ndarray:
+        return np.abs(self.pred[:, j] - self.ref[:, j])
+
+    def error_norm(self) -> np.ndarray:
+        """Pointwise error over all fields together: sqrt(sum_f (pred_f - ref_f)^2)."""
+        return np.sqrt(((self.pred - self.ref) ** 2).sum(axis=1))
+
+
+def load_grid(run_dir: Path) -> GridPrediction | None:
+    """The run's grid predictions, or None when the run saved none (unfinished) or another kind."""
+    path = Path(run_dir) / PREDICTIONS
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as d:
+        if "kind" not in d or str(d["kind"]) != "grid":
+            return None
+        coords = [str(c) for c in d["coords"]]
+        return GridPrediction(coords=coords, fields=[str(f) for f in d["fields"]], pred=np.asarray(d["pred"]),
+                              ref=np.asarray(d["ref"]), shape=tuple(int(s) for s in d["shape"]),
+                              axes={c: np.asarray(d[f"axis_{c}"]) for c in coords})

@@ -1,0 +1,88 @@
+"""Two-coordinate problems (1-D + time, 2-D space): prediction, reference and error heat maps, and slices."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .data import GridPrediction
+from .style import ERROR_CMAP, FIELD_CMAP, figure, fmt_err, styled
+
+N_SLICES = 4
+
+
+def orientation(coords: list[str]) -> tuple[str, str]:
+    """(horizontal, vertical) coordinate of a heat map: time runs left to right, else x then y."""
+    if "t" in coords:
+        other = next(c for c in coords if c != "t")
+        return "t", other
+    return coords[0], coords[1]
+
+
+def slice_axes(coords: list[str]) -> tuple[str, str]:
+    """(coordinate held fixed per slice, coordinate along the curve): t-slices, else slices in the last one."""
+    fixed = "t" if "t" in coords else coords[-1]
+    return fixed, next(c for c in coords if c != fixed)
+
+
+def on_grid(g: GridPrediction, values: np.ndarray, horiz: str, vert: str) -> np.ndarray:
+    """Values as a (len(vert), len(horiz)) array for pcolormesh."""
+    arr = g.grid(values)
+    return arr if g.coords.index(vert) == 0 else arr.T
+
+
+def heat(ax: Axes, fig: Figure, g: GridPrediction, values: np.ndarray, title: str, cmap: str,
+         vmin: float, vmax: float, label: str, colorbar: bool = True):
+    horiz, vert = orientation(g.coords)
+    mesh = ax.pcolormesh(g.axes[horiz], g.axes[vert], on_grid(g, values, horiz, vert), cmap=cmap,
+                         vmin=vmin, vmax=vmax, shading="auto", rasterized=True)
+    ax.set_xlabel(horiz)
+    ax.set_ylabel(vert)
+    ax.set_title(title)
+    if "t" not in g.coords:
+        ax.set_aspect("equal")
+    if colorbar:
+        fig.colorbar(mesh, ax=ax, label=label, shrink=0.9)
+    return mesh
+
+
+def slice_indices(n: int) -> list[int]:
+    return sorted({int(round(q * (n - 1))) for q in np.linspace(0.0, 1.0, N_SLICES)})
+
+
+@styled
+def field_figure(g: GridPrediction, title: str, reference: str = "reference",
+                 per_field: dict | None = None) -> Figure:
+    """One row per field: prediction | reference | |error| heat maps, and slices against the reference."""
+    nf = len(g.fields)
+    fig = figure(13.0, 2.9 * nf + 0.4)
+    axes = fig.subplots(nf, 4, squeeze=False)
+    fixed, along = slice_axes(g.coords)
+    for j, name in enumerate(g.fields):
+        p, r, e = g.pred[:, j], g.ref[:, j], g.error(j)
+        lo, hi = float(min(p.min(), r.min())), float(max(p.max(), r.max()))
+        err_j = (per_field or {}).get(name, {}).get("rel_l2")
+        heat(axes[j, 0], fig, g, p, f"prediction {name}", FIELD_CMAP, lo, hi, name, colorbar=False)
+        mesh = heat(axes[j, 1], fig, g, r, f"{reference} {name}", FIELD_CMAP, lo, hi, name, colorbar=False)
+        fig.colorbar(mesh, ax=axes[j, :2], label=name, shrink=0.9)  # one scale for both panels
+        heat(axes[j, 2], fig, g, e, f"|error| {name} (rel L2 {fmt_err(err_j)})", ERROR_CMAP, 0.0,
+             float(e.max()) or 1.0, f"|{name} − {name}_ref|")
+        draw_slices(axes[j, 3], g, j, fixed, along)
+    fig.suptitle(title)
+    return fig
+
+
+def draw_slices(ax: Axes, g: GridPrediction, j: int, fixed: str, along: str) -> None:
+    pred, ref = g.grid(g.pred[:, j]), g.grid(g.ref[:, j])
+    k = g.coords.index(fixed)
+    xs = g.axes[along]
+    for n, i in enumerate(slice_indices(len(g.axes[fixed]))):
+        c = f"C{n}"
+        ax.plot(xs, np.take(ref, i, axis=k), color=c, lw=1.6, label=f"{fixed} = {g.axes[fixed][i]:.3g}")
+        ax.plot(xs, np.take(pred, i, axis=k), color="k", lw=0.9, ls="--")
+    ax.plot([], [], color="k", lw=0.9, ls="--", label="prediction")
+    ax.set_xlabel(along)
+    ax.set_ylabel(g.fields[j])
+    ax.set_title(f"{g.fields[j]} at fixed {fixed} (dashed: prediction)")
+    ax.legend(loc="best", frameon=False, fontsize=7)
