@@ -7,14 +7,15 @@ from torch import nn
 
 from . import register_layer
 from .activations import ACTIVATIONS, Activation
+from .init import init_weight, xavier_default
 
 
 class Dense(nn.Module):
-    def __init__(self, in_features: int, out_features: int, activation: Activation):
+    def __init__(self, in_features: int, out_features: int, activation: Activation, init: str | None = None):
         super().__init__()
         self.linear = nn.Linear(in_features, out_features)
         self.activation = activation
-        nn.init.xavier_normal_(self.linear.weight)
+        init_weight(self.linear.weight, init, xavier_default)
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -22,8 +23,8 @@ class Dense(nn.Module):
 
 
 def _factory(act: Activation):
-    def make(in_features: int, out_features: int, first: bool = False) -> nn.Module:
-        return Dense(in_features, out_features, act)
+    def make(in_features: int, out_features: int, first: bool = False, init: str | None = None) -> nn.Module:
+        return Dense(in_features, out_features, act, init)
     return make
 
 
