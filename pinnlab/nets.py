@@ -63,3 +63,8 @@ class Net(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.head(self.features(x))
         return self.transform(x, out) if self.transform is not None else out
+
+    def extra_loss(self) -> dict[str, torch.Tensor]:
+        """Loss terms the hidden layers ask for (adaptive activations' slope recovery); usually none."""
+        from .layers.laaf import extra_loss
+        return extra_loss(self.hidden)
