@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import torch
 
 LBFGS_CHUNK = 10       # L-BFGS iterations between interrupt checks and checkpoints
+LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe line searches)
 LOG_EVERY = 10         # history rows during Adam
 
 
@@ -161,7 +162,7 @@ class Trainer:
             return torch.optim.Adam(params, lr=self.s.lr)
         if phase == "lbfgs":
             fp64 = self.s.lbfgs_dtype == torch.float64
-            return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * 5 // 4,
+            return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * LBFGS_EVALS,
                                      history_size=50, line_search_fn="strong_wolfe",
                                      tolerance_grad=1e-10 if fp64 else 1e-7,
                                      tolerance_change=1e-13 if fp64 else 1e-9)
@@ -258,13 +259,15 @@ class Trainer:
             if stop:
                 self._save()
                 raise Interrupted(signal.Signals(stop.signum).name)
-            before = opt.state[opt._params[0]].get("n_iter", 0) if opt.state else 0
+            pstate = opt.state[opt._params[0]]
+            before, evals_before = pstate.get("n_iter", 0), pstate.get("func_evals", 0)
             chunk = min(LBFGS_CHUNK, s.lbfgs_steps - st.lbfgs_iters)
             opt.param_groups[0]["max_iter"] = chunk
-            opt.param_groups[0]["max_eval"] = chunk * 5 // 4
+            opt.param_groups[0]["max_eval"] = chunk * LBFGS_EVALS
             loss = opt.step(closure)
-            after = opt.state[opt._params[0]].get("n_iter", 0)
-            done = after - before
+            pstate = opt.state[opt._params[0]]
+            done = pstate.get("n_iter", 0) - before
+            hit_eval_limit = pstate.get("func_evals", 0) - evals_before >= chunk * LBFGS_EVALS
             st.lbfgs_iters += done
             row = {"step": st.step + st.lbfgs_iters, "phase": "lbfgs", "wall_s": round(self.wall_s, 4),
                    "loss": float(loss.detach()) if loss is not None else None}
@@ -274,7 +277,7 @@ class Trainer:
             if diverged:
                 st.lbfgs_stop = "non-finite loss during the line search (kept the best state)"
                 break
-            if done < chunk:
+            if done < chunk and not (hit_eval_limit and done > 0):
                 st.lbfgs_stop = self._lbfgs_reason(opt)
                 break
             self._save()
