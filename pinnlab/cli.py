@@ -97,6 +97,7 @@ _RUN_OPTIONS = [
     click.option("--eval-every", type=int, default=250, help="Measure the error every N steps."),
     click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain."),
     click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE", help="Solver-specific option (node, rai)."),
+    click.option("--adjoint", is_flag=True, help="node: gradients by the adjoint method (same as --opt adjoint=true)."),
 ]
 
 
@@ -109,7 +110,7 @@ def run_options(fn):
 
 def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth, steps, lbfgs_steps, lr, points,
                   boundary_points, sampler, resample_every, device, dtype, lbfgs_dtype, threads, derivatives,
-                  compile_, hard, set_, weight, eval_every, early_stop, solver_opt) -> SolveConfig:
+                  compile_, hard, set_, weight, eval_every, early_stop, solver_opt, adjoint=False) -> SolveConfig:
     """A validated SolveConfig from the command-line values."""
     return SolveConfig(solver=solver, layer=layer, layer_options=_pairs(layer_opt, "--layer-opt"),
                        init=init, layer_norm=layer_norm, width=width, depth=depth, steps=steps,
@@ -118,7 +119,7 @@ def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth
                        dtype=dtype, lbfgs_dtype=lbfgs_dtype, threads=threads, derivatives=derivatives,
                        compile=compile_, hard=hard, params=_numbers(set_, "--set"),
                        weights=_numbers(weight, "--weight"), eval_every=eval_every, early_stop=early_stop,
-                       options=_pairs(solver_opt, "--opt")).validate()
+                       options={**_pairs(solver_opt, "--opt"), **({"adjoint": True} if adjoint else {})}).validate()
 
 
 @cli.command(name="solve")

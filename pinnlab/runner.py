@@ -76,7 +76,8 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
     if isinstance(problem, str):
         problem_source = problem_source or _source(problem)
         problem = get_problem(problem)
-    config = (config or SolveConfig()).resolved(problem.recipe)
+    config = config or SolveConfig()
+    config = config.resolved(_solver_recipe(problem, config.validate().solver))
     problem = problem.with_params(**config.params)
     source = problem_source or problem.name
     _check_solver(problem, config)
@@ -108,9 +109,18 @@ def _source(name: str) -> str:
     return str(p.resolve()) if p.suffix == ".py" else name
 
 
+def _solver_recipe(problem: Problem, solver: str):
+    """The defaults for this solver: a solver module may adapt the problem's (PINN) recipe via ``recipe(problem)``."""
+    module = importlib.import_module(f".solvers.{solver}", __package__)
+    return getattr(module, "recipe", lambda p: p.recipe)(problem)
+
+
 def _check_solver(problem: Problem, config: SolveConfig) -> None:
     if config.solver == "node" and problem.kind != "ODE":
         raise ConfigError(f"solver 'node' needs an ODE problem; {problem.name!r} is a PDE (use --solver pinn or rai)")
+    check = getattr(importlib.import_module(f".solvers.{config.solver}", __package__), "check_config", None)
+    if check is not None:  # solver-specific options fail before the run directory exists
+        check(problem, config)
 
 
 def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | None,
