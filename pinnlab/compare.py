@@ -11,9 +11,12 @@ import csv
 import io
 import json
 import math
+import os
 import shutil
+import signal
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -145,7 +148,10 @@ def _execute(spec: RunSpec, config: SolveConfig, path: Path, state: str, plot: b
         now = time.monotonic()
         if queue is not None and (now - last[0] > 0.3 or row.get("phase") == "final"):
             last[0] = now
-            queue.put((key, st.step + st.lbfgs_iters))
+            try:
+                queue.put((key, st.step + st.lbfgs_iters))
+            except Exception:  # progress display is optional; a closed queue must not stop training
+                pass
 
     try:
         if state == "restart":
@@ -165,7 +171,23 @@ def _execute(spec: RunSpec, config: SolveConfig, path: Path, state: str, plot: b
     return status, message
 
 
+_stop_requested = False
+
+
+def _request_stop(signum, frame) -> None:
+    global _stop_requested
+    _stop_requested = True
+
+
+def _worker_init() -> None:
+    """Workers remember a stop request that arrives outside training (the trainer has its own handler)."""
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, _request_stop)
+
+
 def _worker(args: tuple) -> tuple[str, str]:
+    if _stop_requested:
+        return "interrupted", "not started (stop requested)"
     return _execute(*args)
 
 
@@ -237,9 +259,16 @@ def compare(problems: Sequence[str], layers: Sequence[str] | None = None, solver
     return Comparison(out, run_dirs, rows, counts, written)
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _run_all(todo, states, out: Path, jobs: int, progress: bool, plot: bool, total: int) -> None:
     bars = _Bars(total, total - len(todo), progress)
     interrupted = False
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        old = signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` stops a grid as cleanly as Ctrl-C
     try:
         if jobs == 1:
             for spec, cfg in todo:
@@ -257,6 +286,8 @@ def _run_all(todo, states, out: Path, jobs: int, progress: bool, plot: bool, tot
         interrupted = True
     finally:
         bars.close()
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
     if interrupted:
         raise CompareInterrupted("compare interrupted: finished runs are kept and unfinished ones have "
                                  "checkpoints; run the same command again to continue")
@@ -270,42 +301,57 @@ class _DirectQueue:
         self.bars.update(*item)
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _run_pool(todo, states, out: Path, jobs: int, plot: bool, bars: _Bars) -> bool:
     import multiprocessing as mp
+    from multiprocessing.managers import SyncManager
     from queue import Empty
 
     ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
-    with ctx.Manager() as manager:
+    manager = SyncManager(ctx=ctx)
+    manager.start(_ignore_sigint)  # the progress queue must outlive Ctrl-C, which reaches the whole group
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
+                               initializer=_worker_init)
+    try:
         queue = manager.Queue()
-        pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx)
-        futures = {}
+        futures = {pool.submit(_worker, (spec, cfg, out / spec.relpath, states[spec], plot, queue)): (spec, cfg)
+                   for spec, cfg in todo}
+        by_key = {str(spec.relpath): cfg for spec, cfg in todo}
+        pending, interrupted = set(futures), False
+        while pending:
+            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    key, steps = queue.get_nowait()
+                except Empty:
+                    break
+                if key not in bars.bars:
+                    bars.start(key, by_key[key].steps + by_key[key].lbfgs_steps)
+                bars.update(key, steps)
+            for fut in done:
+                spec, _ = futures[fut]
+                status, message = fut.result()
+                bars.finish(str(spec.relpath), f"{spec.label}: {status}, {message}")
+                interrupted |= status == "interrupted"
+        return interrupted
+    except KeyboardInterrupt:
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # interrupted workers write their checkpoints first
+        manager.shutdown()
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Ask every worker to checkpoint and stop (they may not have seen the signal, e.g. after `kill PID`)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):  # the executor's only handle on them
         try:
-            for spec, cfg in todo:
-                fut = pool.submit(_worker, (spec, cfg, out / spec.relpath, states[spec], plot, queue))
-                futures[fut] = (spec, cfg)
-            pending, interrupted = set(futures), False
-            while pending:
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                while True:
-                    try:
-                        key, steps = queue.get_nowait()
-                    except Empty:
-                        break
-                    if key not in bars.bars:
-                        spec, cfg = next(v for v in futures.values() if str(v[0].relpath) == key)
-                        bars.start(key, cfg.steps + cfg.lbfgs_steps)
-                    bars.update(key, steps)
-                for fut in done:
-                    spec, _ = futures[fut]
-                    status, message = fut.result()
-                    bars.finish(str(spec.relpath), f"{spec.label}: {status}, {message}")
-                    interrupted |= status == "interrupted"
-            return interrupted
-        except KeyboardInterrupt:
-            pool.shutdown(wait=True, cancel_futures=True)  # workers write their checkpoints first
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            os.kill(proc.pid, signal.SIGTERM)
+        except (OSError, AttributeError):
+            pass
 
 
 # -- summaries --------------------------------------------------------------------------------
