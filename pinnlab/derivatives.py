@@ -27,7 +27,7 @@ def compute_fields(net: torch.nn.Module, points: torch.Tensor, requests: Mapping
     chosen = resolve_engine(net, wanted, engine)
     if chosen == "jets":
         from .jets import jet_fields
-        data = jet_fields(net, points, wanted, len(coords))
+        data = jet_fields(net, points, wanted, len(coords), create_graph)
     else:
         data = autograd_fields(net, points, wanted, create_graph)
     return Fields(coords, fields, points, data)

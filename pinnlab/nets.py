@@ -30,7 +30,7 @@ class Net(nn.Module):
         kind = layer_kind(layer)
         self.layer, self.layer_options = layer, check_options(kind, layer_options)
         lo, hi = bounds if bounds is not None else ([-1.0] * in_dim, [1.0] * in_dim)
-        lo, hi = torch.as_tensor(lo, dtype=torch.float64), torch.as_tensor(hi, dtype=torch.float64)
+        lo, hi = (torch.as_tensor(v, dtype=torch.get_default_dtype()) for v in (lo, hi))
         if lo.shape != (in_dim,) or hi.shape != (in_dim,):
             raise ConfigError(f"bounds must give {in_dim} lower and upper values")
         # x_scaled = (x - mid) / half, stored as buffers so .to(dtype/device) carries them
@@ -64,7 +64,38 @@ class Net(nn.Module):
         out = self.head(self.features(x))
         return self.transform(x, out) if self.transform is not None else out
 
+    def supports_jets(self) -> bool:
+        """Whether every part of the forward pass has jet rules (a transform is tried on jets once)."""
+        if not all(callable(getattr(m, "forward_jet", None)) for m in self.hidden):
+            return False
+        if self.transform is None:
+            return True
+        if getattr(self, "_transform_on_jets", None) is None:
+            from .jets import check_transform
+            self._transform_on_jets = check_transform(self.transform, len(self.in_shift), self.head.out_features)
+        return self._transform_on_jets
+
+    def forward_jet(self, jet):
+        """The forward pass on a :class:`~pinnlab.jets.Jet` of the inputs (values and partials)."""
+        from .jets import linear
+        h = (jet - self.in_shift) * self.in_scale
+        for i, layer in enumerate(self.hidden):
+            h = layer.forward_jet(h)
+            if self.norms is not None:
+                h = layer_norm_jet(h, self.norms[i])
+        out = linear(h, self.head.weight, self.head.bias)
+        return self.transform(jet, out) if self.transform is not None else out
+
     def extra_loss(self) -> dict[str, torch.Tensor]:
         """Loss terms the hidden layers ask for (adaptive activations' slope recovery); usually none."""
         from .layers.laaf import extra_loss
         return extra_loss(self.hidden)
+
+
+def layer_norm_jet(h, norm: nn.LayerNorm):
+    """``nn.LayerNorm`` over the features of a jet: centre, divide by the standard deviation, scale."""
+    c = h - h.mean(dim=-1, keepdim=True)
+    out = c * torch.rsqrt((c * c).mean(dim=-1, keepdim=True) + norm.eps)
+    if norm.weight is not None:
+        out = out * norm.weight
+    return out + norm.bias if norm.bias is not None else out

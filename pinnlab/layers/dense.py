@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -21,12 +23,19 @@ class Dense(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation.forward(self.linear(x))
 
+    def forward_jet(self, jet):
+        from ..jets import apply, linear
+        return apply(linear(jet, self.linear.weight, self.linear.bias), self.activation)
+
 
 def _factory(act: Activation):
     def make(in_features: int, out_features: int, first: bool = False, init: str | None = None) -> nn.Module:
+        if act.name == "relu" and first:
+            warnings.warn("layer 'relu': its second derivative is zero everywhere, so a PINN cannot solve "
+                          "second-order PDEs with it; use tanh, silu, gelu or softplus", UserWarning, stacklevel=3)
         return Dense(in_features, out_features, act, init)
     return make
 
 
 for _name, _act in ACTIVATIONS.items():
-    register_layer(_name, _factory(_act), {}, f"Linear + {_name}, Xavier-normal init")
+    register_layer(_name, _factory(_act), {}, f"Linear + {_act.doc or _name}, Xavier-normal init")

@@ -19,16 +19,10 @@ from torch import nn
 
 from ..errors import ConfigError
 from . import register_layer
-from .activations import Activation
+from .activations import ACTIVATIONS
 from .init import init_weight
 
-
-def _sin_derivs(z: torch.Tensor):
-    s, c = torch.sin(z), torch.cos(z)
-    return s, c, -s, -c
-
-
-SIN = Activation("sin", torch.sin, _sin_derivs)
+SIN = ACTIVATIONS["sin"]
 OPTIONS = {"omega0": 3.0}  # the measured default (docs/layers.md)
 
 
