@@ -57,7 +57,7 @@ class Net(nn.Module):
         for i, layer in enumerate(self.hidden):
             h = layer(h)
             if self.norms is not None:
-                h = self.norms[i](h)
+                h = layer_norm(h, self.norms[i])
         return h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,7 +82,7 @@ class Net(nn.Module):
         for i, layer in enumerate(self.hidden):
             h = layer.forward_jet(h)
             if self.norms is not None:
-                h = layer_norm_jet(h, self.norms[i])
+                h = layer_norm(h, self.norms[i])
         out = linear(h, self.head.weight, self.head.bias)
         return self.transform(jet, out) if self.transform is not None else out
 
@@ -92,8 +92,13 @@ class Net(nn.Module):
         return extra_loss(self.hidden)
 
 
-def layer_norm_jet(h, norm: nn.LayerNorm):
-    """``nn.LayerNorm`` over the features of a jet: centre, divide by the standard deviation, scale."""
+def layer_norm(h, norm: nn.LayerNorm):
+    """``nn.LayerNorm`` over the last dimension, written out so it runs on tensors and jets alike.
+
+    Written out rather than calling the fused kernel: PyTorch's layer-norm triple backward gives
+    wrong third derivatives (checked against finite differences), which autograd-engine PINNs of
+    third-order PDEs would silently train on.
+    """
     c = h - h.mean(dim=-1, keepdim=True)
     out = c * torch.rsqrt((c * c).mean(dim=-1, keepdim=True) + norm.eps)
     if norm.weight is not None:

@@ -1,0 +1,196 @@
+"""The jet engine against nested autograd (float64): activations, layers, torch functions, fallback."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pinnlab as pl
+from pinnlab.derivatives import autograd_fields, compute_fields, resolve_engine
+from pinnlab.fields import Params, close_under_prefixes
+from pinnlab.jets import Jet, JetUnsupported, jet_fields, plan_for
+from pinnlab.layers.activations import ACTIVATIONS
+from pinnlab.registry import get_problem
+from pinnlab.solvers.pinn import build_net
+
+RTOL, ATOL = 1e-10, 1e-12
+
+
+def _assert_same(jets, ref, what=""):
+    for f, parts in ref.items():
+        for idx, b in parts.items():
+            torch.testing.assert_close(jets[f][idx], b, rtol=RTOL, atol=ATOL, msg=f"{what} {f}{idx}")
+
+
+def _perturb(net, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.2 * torch.randn(p.shape, generator=g, dtype=p.dtype))
+
+
+# -- the zoo's derivative formulas against autograd of each activation's forward ---------------------
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_derivatives_match_autograd(name):
+    act = ACTIVATIONS[name]
+    z = torch.linspace(-3.1, 2.9, 41, dtype=torch.float64)  # no grid point at the kinks (0) of elu/relu/softsign
+    z = z[z.abs() > 1e-3].requires_grad_(True)
+    derivs = act.derivs(z)
+    torch.testing.assert_close(derivs[0], act.forward(z), rtol=RTOL, atol=ATOL)
+    y = act.forward(z)
+    for k in range(1, 4):
+        (y,) = torch.autograd.grad(y.sum(), z, create_graph=True)
+        torch.testing.assert_close(derivs[k], y, rtol=1e-9, atol=1e-12, msg=f"{name} derivative {k}")
+
+
+@pytest.mark.parametrize("name", sorted(set(ACTIVATIONS) - {"relu"}))
+def test_every_zoo_kind_gives_jets_equal_to_autograd(name):
+    torch.manual_seed(1)
+    net = pl.Net(2, 1, width=9, depth=2, layer=name).double()
+    _perturb(net, 2)
+    wanted = close_under_prefixes({"u": {(0, 0, 0), (0, 0, 1), (1, 1), (0, 1)}})
+    assert resolve_engine(net, wanted, "auto") == "jets"
+    x = torch.rand(25, 2, dtype=torch.float64) * 2 - 1
+    _assert_same(jet_fields(net, x, wanted, 2), autograd_fields(net, x, wanted), name)
+
+
+# -- random shapes, multi-index sets and layer kinds --------------------------------------------------
+
+multi_index = st.integers(1, 3).flatmap(
+    lambda dim: st.tuples(st.just(dim), st.sets(st.lists(st.integers(0, dim - 1), min_size=1, max_size=3)
+                                                 .map(lambda v: tuple(sorted(v))), min_size=1, max_size=5)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=multi_index, kind=st.sampled_from(["tanh", "sine", "yat", "auto", "gelu", "laaf"]),
+       width=st.integers(1, 7), depth=st.integers(1, 3), fields=st.integers(1, 3), n=st.integers(1, 9),
+       layer_norm=st.booleans(), seed=st.integers(0, 2**16))
+def test_random_nets_and_partials_match_autograd(spec, kind, width, depth, fields, n, layer_norm, seed):
+    dim, idx = spec
+    if layer_norm:
+        width = max(width, 3)  # LayerNorm of 2 features is ±1: its derivatives are 0 up to rounding
+    torch.manual_seed(seed)
+    net = pl.Net(dim, fields, width=width, depth=depth, layer=kind, layer_norm=layer_norm).double()
+    _perturb(net, seed + 1)
+    names = [f"f{j}" for j in range(fields)]
+    wanted = close_under_prefixes({f: set(idx) for f in names})
+    x = torch.rand(n, dim, dtype=torch.float64) * 2 - 1
+    _assert_same(jet_fields(net, x, wanted, dim), autograd_fields(net, x, wanted), f"{kind} {spec}")
+
+
+# -- torch functions and arithmetic written over jets ---------------------------------------------------
+
+FUNCS = {
+    "sin·exp": lambda x, y: torch.sin(3 * x) * torch.exp(-y),
+    "cos/(1+x²)": lambda x, y: torch.cos(x + 2 * y) / (1 + x ** 2),
+    "log·sqrt": lambda x, y: torch.log(2 + x * y) * torch.sqrt(3 + y),
+    "powers": lambda x, y: x ** 3 * y - 2 * y ** 4 + x ** -2,
+    "tanh,sigmoid,rsqrt": lambda x, y: torch.tanh(x - y) + torch.sigmoid(x * y) * torch.rsqrt(2 + x),
+    "reflected": lambda x, y: 1.5 - x / (2 + y) + torch.tensor(2.0, dtype=torch.float64) * y,
+}
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_torch_functions_on_jets_match_autograd(name):
+    fn = FUNCS[name]
+    pts = torch.rand(17, 2, dtype=torch.float64) * 0.8 + 0.1
+    wanted = [(0,), (1,), (0, 0), (0, 1), (1, 1), (0, 0, 0), (0, 1, 1), (1, 1, 1)]
+    plan = plan_for(2, wanted)
+    x = Jet.input(pts, plan)
+    out = fn(x[:, 0:1], x[:, 1:2])
+
+    class Wrapped(torch.nn.Module):
+        def forward(self, p):
+            return fn(p[:, 0:1], p[:, 1:2])
+    ref = autograd_fields(Wrapped(), pts, close_under_prefixes({"u": set(wanted)}))
+    for idx in wanted:
+        torch.testing.assert_close(out.partial(idx)[:, 0], ref["u"][idx], rtol=RTOL, atol=ATOL, msg=f"{name} {idx}")
+
+
+def test_unsupported_functions_raise_and_fractional_powers_are_refused():
+    x = Jet.input(torch.rand(3, 1, dtype=torch.float64), plan_for(1, [(0,)]))
+    with pytest.raises(JetUnsupported):
+        torch.abs(x)
+    with pytest.raises(JetUnsupported):
+        x ** 0.5
+
+
+# -- the engine's choice and fallback ---------------------------------------------------------------------
+
+def test_hard_constraint_runs_on_jets_and_matches_autograd():
+    problem = get_problem("burgers")
+    net = build_net(problem, pl.SolveConfig(hard=True, width=10, depth=2, layer="tanh")).double()
+    _perturb(net, 5)
+    wanted = close_under_prefixes({"u": {(0,), (1,), (0, 0)}})
+    assert resolve_engine(net, wanted, "auto") == "jets"
+    x = torch.rand(30, 2, dtype=torch.float64) * torch.tensor([2.0, 1.0]) - torch.tensor([1.0, 0.0])
+    _assert_same(jet_fields(net, x, wanted, 2), autograd_fields(net, x, wanted), "burgers hard")
+
+
+def test_transform_without_jet_rules_falls_back_to_autograd():
+    net = pl.Net(1, 1, width=5, depth=2, transform=lambda x, out: torch.abs(x) * out).double()
+    wanted = close_under_prefixes({"u": {(0, 0)}})
+    assert resolve_engine(net, wanted, "jets") == "autograd"
+    x = torch.rand(8, 1, dtype=torch.float64) + 0.1
+    f = compute_fields(net, x, {"u": {(0, 0)}}, ("x",), ("u",), engine="jets")
+    torch.testing.assert_close(f.data["u"][(0, 0)], autograd_fields(net, x, wanted)["u"][(0, 0)])
+
+
+def test_order_four_and_plain_modules_use_autograd():
+    net = pl.Net(1, 1, width=4, depth=1).double()
+    assert resolve_engine(net, close_under_prefixes({"u": {(0, 0, 0, 0)}}), "jets") == "autograd"
+    plain = torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+    assert resolve_engine(plain, close_under_prefixes({"u": {(0,)}}), "auto") == "autograd"
+    x = torch.linspace(-1, 1, 7, dtype=torch.float64)[:, None]
+    f = compute_fields(net, x, {"u": {(0, 0, 0, 0)}}, ("x",), ("u",), engine="jets")
+    # fourth derivative of the closed form Σ c_j tanh(a_j s + b_j), s = x (bounds [-1, 1])
+    a, b, c = net.hidden[0].linear.weight[:, 0], net.hidden[0].linear.bias, net.head.weight[0]
+    z = x * a + b
+    t = torch.tanh(z)
+    d4 = 8 * t * (1 - t**2) * (2 - 3 * t**2)  # d⁴ tanh / dz⁴
+    expected = (c * a**4 * d4).sum(1)
+    torch.testing.assert_close(f.data["u"][(0, 0, 0, 0)].detach(), expected.detach(), rtol=1e-10, atol=1e-12)
+
+
+def test_training_step_gradient_is_the_same_under_both_engines():
+    problem = get_problem("kdv")
+    net = build_net(problem, pl.SolveConfig(width=12, depth=3, layer="yat")).double()
+    _perturb(net, 7)
+    lo, hi = (torch.as_tensor(v, dtype=torch.float64) for v in (problem.domain.lo, problem.domain.hi))
+    x = (torch.rand(50, problem.domain.dim, dtype=torch.float64) * (hi - lo) + lo)
+    params = Params(**problem.params)
+    grads = {}
+    for engine in ("jets", "autograd"):
+        net.zero_grad()
+        f = compute_fields(net, x, problem.requests["residual"], problem.domain.names, problem.fields, engine=engine)
+        r = problem.residual(f, params)
+        r = r if isinstance(r, torch.Tensor) else torch.cat([t.reshape(-1) for t in r])
+        (r ** 2).mean().backward()
+        grads[engine] = [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in net.parameters()]
+    for a, b in zip(grads["jets"], grads["autograd"]):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+    assert any(float(g.abs().max()) > 0 for g in grads["jets"])
+
+
+def test_layer_norm_third_derivative_matches_finite_differences():
+    torch.manual_seed(0)
+    net = pl.Net(1, 1, width=5, depth=2, layer="tanh", layer_norm=True).double()
+    _perturb(net, 1)
+    wanted = close_under_prefixes({"u": {(0, 0, 0)}})
+    x0, h = 0.3, 1e-4
+    d2 = lambda v: float(autograd_fields(net, torch.tensor([[v]], dtype=torch.float64), wanted)["u"][(0, 0)])
+    fd = (d2(x0 + h) - d2(x0 - h)) / (2 * h)
+    pts = torch.tensor([[x0]], dtype=torch.float64)
+    assert float(jet_fields(net, pts, wanted, 1)["u"][(0, 0, 0)]) == pytest.approx(fd, rel=1e-6)
+    assert float(autograd_fields(net, pts, wanted)["u"][(0, 0, 0)]) == pytest.approx(fd, rel=1e-6)
+
+
+def test_evaluation_without_graph_gives_detached_tensors():
+    net = pl.Net(2, 1, width=6, depth=2).double()
+    x = torch.rand(5, 2, dtype=torch.float64)
+    f = compute_fields(net, x, {"u": {(0, 1)}}, ("x", "t"), ("u",), engine="jets", create_graph=False)
+    assert not f.data["u"][(0, 1)].requires_grad
+    assert math.isfinite(float(f.data["u"][(0, 1)].sum()))
