@@ -16,7 +16,7 @@ The plan carries only the partials asked for and the lower ones they are built f
 sub-multisets of each multi-index), up to order 3. Parameter gradients are one ordinary
 backward pass through these tensor operations.
 
-Torch-like code runs on jets: ``torch.sin(jet)``, ``torch.cat([...], dim=1)``, ``jet[:, :1]``,
+Torch-like code runs on :class:`TorchJet`: ``torch.sin(jet)``, ``torch.cat([...], dim=1)``, ``jet[:, :1]``,
 ``2 * jet ** 2``; so a problem's hard-constraint transform runs on jets too. An operation
 without a jet rule raises :class:`JetUnsupported`, and the engine uses nested autograd instead
 (:mod:`pinnlab.derivatives`).
@@ -211,18 +211,18 @@ class Jet:
         return f"Jet(shape={tuple(self.shape)}, partials={self.plan.indices[1:]})"
 
     def _map(self, fn) -> Jet:
-        return Jet([fn(c) for c in self.comps], self.plan)
+        return type(self)([fn(c) for c in self.comps], self.plan)
 
     def _shift(self, c) -> Jet:
         if isinstance(c, (int, float)) and c == 0:
             return self
         value = self.comps[0] + c
         rest = [p if p.shape == value.shape else p.expand_as(value) for p in self.comps[1:]]
-        return Jet([value] + rest, self.plan)
+        return type(self)([value] + rest, self.plan)
 
     def __add__(self, other) -> Jet:
         if isinstance(other, Jet):
-            return Jet([a + b for a, b in zip(self.comps, other.comps)], self.plan)
+            return type(self)([a + b for a, b in zip(self.comps, other.comps)], self.plan)
         return self._shift(other)
 
     __radd__ = __add__
@@ -232,7 +232,7 @@ class Jet:
 
     def __sub__(self, other) -> Jet:
         if isinstance(other, Jet):
-            return Jet([a - b for a, b in zip(self.comps, other.comps)], self.plan)
+            return type(self)([a - b for a, b in zip(self.comps, other.comps)], self.plan)
         return self._shift(-other)
 
     def __rsub__(self, other) -> Jet:
@@ -261,7 +261,7 @@ class Jet:
             return elementwise(self ** (-n), _reciprocal)
         if n == 0:
             one = torch.ones_like(self.comps[0])
-            return Jet([one] + [torch.zeros_like(one)] * (self.plan.size - 1), self.plan)
+            return type(self)([one] + [torch.zeros_like(one)] * (self.plan.size - 1), self.plan)
         if n == 1:
             return self
         if n == 2:
@@ -280,6 +280,43 @@ class Jet:
 
     def detach(self) -> Jet:
         return self._map(torch.Tensor.detach)
+
+    # tensor-style methods (x.sin(), x.rsqrt()...), so code written for tensors runs on jets unchanged
+    def sin(self) -> Jet:
+        return elementwise(self, _sin)
+
+    def cos(self) -> Jet:
+        return elementwise(self, _cos)
+
+    def exp(self) -> Jet:
+        return elementwise(self, _exp)
+
+    def tanh(self) -> Jet:
+        return elementwise(self, _tanh)
+
+    def sigmoid(self) -> Jet:
+        return elementwise(self, _sigmoid)
+
+    def log(self) -> Jet:
+        return elementwise(self, _log)
+
+    def sqrt(self) -> Jet:
+        return elementwise(self, _sqrt)
+
+    def reciprocal(self) -> Jet:
+        return elementwise(self, _reciprocal)
+
+    def rsqrt(self) -> Jet:
+        return elementwise(self, _rsqrt)
+
+
+class TorchJet(Jet):
+    """A Jet that torch functions accept (``torch.sin(jet)``, ``torch.cat``): for users' code such as
+    hard-constraint transforms. Kept apart from :class:`Jet` because torch.compile cannot trace
+    ``__torch_function__`` on a non-tensor class, and the network's own pass should compile.
+    """
+
+    __slots__ = ()
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
@@ -326,7 +363,7 @@ _BINARY = {"add": _add, "__add__": _add, "__radd__": _add, "mul": _mul, "__mul__
 def _cat(jets: list, dim: int) -> Jet:
     if not all(isinstance(j, Jet) for j in jets):
         raise JetUnsupported("torch.cat over jets needs every part to be a Jet")
-    return Jet([torch.cat(parts, dim=dim) for parts in zip(*(j.comps for j in jets))], jets[0].plan)
+    return type(jets[0])([torch.cat(parts, dim=dim) for parts in zip(*(j.comps for j in jets))], jets[0].plan)
 
 
 # -- the rules ------------------------------------------------------------------------------------
@@ -335,9 +372,9 @@ def linear(jet: Jet, weight: torch.Tensor, bias: torch.Tensor | None = None) -> 
     """``x W^T + b`` on every component with one matmul; the bias shifts the value only."""
     value = torch.nn.functional.linear(jet.comps[0], weight, bias)
     if jet.plan.size == 1:
-        return Jet([value], jet.plan)
+        return type(jet)([value], jet.plan)
     partials = torch.stack(jet.comps[1:]) @ weight.T
-    return Jet([value] + list(partials.unbind(0)), jet.plan)
+    return type(jet)([value] + list(partials.unbind(0)), jet.plan)
 
 
 def elementwise(jet: Jet, derivs: Derivs) -> Jet:
@@ -357,7 +394,7 @@ def elementwise(jet: Jet, derivs: Derivs) -> Jet:
             t = d[r] * s
             acc = t if acc is None else acc + t
         out.append(acc)
-    return Jet(out, jet.plan)
+    return type(jet)(out, jet.plan)
 
 
 def apply(jet: Jet, activation) -> Jet:
@@ -377,7 +414,7 @@ def product(u: Jet, v: Jet) -> Jet:
             t = a[i] * b[j]
             acc = t if acc is None else acc + t
         out.append(acc)
-    return Jet(out, u.plan)
+    return type(u)(out, u.plan)
 
 
 # -- the engine's entry points ----------------------------------------------------------------------
@@ -411,8 +448,8 @@ def check_transform(transform, dim: int, out_dim: int, dtype: torch.dtype | None
     """Whether an output transform ``transform(x, out)`` runs on jets (tried once on 2 points)."""
     dtype = dtype or torch.get_default_dtype()
     plan = plan_for(dim, [(i,) for i in range(dim)])
-    x = Jet.input(torch.zeros(2, dim, dtype=dtype), plan)
-    out = Jet([torch.zeros(2, out_dim, dtype=dtype) for _ in range(plan.size)], plan)
+    x = TorchJet.input(torch.zeros(2, dim, dtype=dtype), plan)
+    out = TorchJet([torch.zeros(2, out_dim, dtype=dtype) for _ in range(plan.size)], plan)
     try:
         with torch.no_grad():
             res = transform(x, out)
@@ -421,5 +458,5 @@ def check_transform(transform, dim: int, out_dim: int, dtype: torch.dtype | None
     return isinstance(res, Jet) and tuple(res.shape) == (2, out_dim)
 
 
-__all__ = ["ELEMENTARY", "Jet", "JetPlan", "JetUnsupported", "MAX_ORDER", "apply", "check_transform", "elementwise",
-           "jet_fields", "linear", "plan_for", "product", "supports_jets"]
+__all__ = ["ELEMENTARY", "Jet", "JetPlan", "JetUnsupported", "TorchJet", "MAX_ORDER", "apply", "check_transform",
+           "elementwise", "jet_fields", "linear", "plan_for", "product", "supports_jets"]

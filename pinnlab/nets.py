@@ -77,14 +77,18 @@ class Net(nn.Module):
 
     def forward_jet(self, jet):
         """The forward pass on a :class:`~pinnlab.jets.Jet` of the inputs (values and partials)."""
-        from .jets import linear
+        from .jets import Jet, TorchJet, linear
         h = (jet - self.in_shift) * self.in_scale
         for i, layer in enumerate(self.hidden):
             h = layer.forward_jet(h)
             if self.norms is not None:
                 h = layer_norm(h, self.norms[i])
         out = linear(h, self.head.weight, self.head.bias)
-        return self.transform(jet, out) if self.transform is not None else out
+        if self.transform is None:
+            return out
+        # users' transforms call torch functions (torch.sin(c.x)): give them jets that torch accepts
+        res = self.transform(TorchJet(jet.comps, jet.plan), TorchJet(out.comps, out.plan))
+        return Jet(res.comps, res.plan)
 
     def extra_loss(self) -> dict[str, torch.Tensor]:
         """Loss terms the hidden layers ask for (adaptive activations' slope recovery); usually none."""
@@ -100,7 +104,7 @@ def layer_norm(h, norm: nn.LayerNorm):
     third-order PDEs would silently train on.
     """
     c = h - h.mean(dim=-1, keepdim=True)
-    out = c * torch.rsqrt((c * c).mean(dim=-1, keepdim=True) + norm.eps)
+    out = c * ((c * c).mean(dim=-1, keepdim=True) + norm.eps).rsqrt()
     if norm.weight is not None:
         out = out * norm.weight
     return out + norm.bias if norm.bias is not None else out

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import pinnlab as pl
 from pinnlab.derivatives import autograd_fields, compute_fields, resolve_engine
 from pinnlab.fields import Params, close_under_prefixes
-from pinnlab.jets import Jet, JetUnsupported, jet_fields, plan_for
+from pinnlab.jets import JetUnsupported, TorchJet, jet_fields, plan_for
 from pinnlab.layers.activations import ACTIVATIONS
 from pinnlab.registry import get_problem
 from pinnlab.solvers.pinn import build_net
@@ -99,7 +99,7 @@ def test_torch_functions_on_jets_match_autograd(name):
     pts = torch.rand(17, 2, dtype=torch.float64) * 0.8 + 0.1
     wanted = [(0,), (1,), (0, 0), (0, 1), (1, 1), (0, 0, 0), (0, 1, 1), (1, 1, 1)]
     plan = plan_for(2, wanted)
-    x = Jet.input(pts, plan)
+    x = TorchJet.input(pts, plan)
     out = fn(x[:, 0:1], x[:, 1:2])
 
     class Wrapped(torch.nn.Module):
@@ -111,7 +111,7 @@ def test_torch_functions_on_jets_match_autograd(name):
 
 
 def test_unsupported_functions_raise_and_fractional_powers_are_refused():
-    x = Jet.input(torch.rand(3, 1, dtype=torch.float64), plan_for(1, [(0,)]))
+    x = TorchJet.input(torch.rand(3, 1, dtype=torch.float64), plan_for(1, [(0,)]))
     with pytest.raises(JetUnsupported):
         torch.abs(x)
     with pytest.raises(JetUnsupported):
