@@ -58,6 +58,8 @@ class Field:
     __array_ufunc__ = None  # numpy functions on fields: a clear TypeError, use torch.sin etc.
 
     def __getattr__(self, attr: str) -> Field:
+        if attr.startswith("__"):
+            raise AttributeError(attr)  # Python's and torch.compile's own probes (__dict__, ...)
         idx = parse_derivative(attr, self._owner.coords)
         if idx is None and not attr.startswith("_") and hasattr(torch.Tensor, attr):
             return getattr(self.value, attr)  # tensor methods: f.u.exp(), f.u.abs()

@@ -133,10 +133,18 @@ def _exp(z):
     return e, e, e, e
 
 
-def _tanh(z):
+def _ordered(fn):
+    """Mark ``fn(z, order)`` as computing derivatives only up to ``order`` (the rest may be None)."""
+    fn.ordered = True
+    return fn
+
+
+@_ordered
+def _tanh(z, order=3):
     y = torch.tanh(z)
     d1 = 1 - y * y
-    return y, d1, -2 * y * d1, -2 * d1 * (1 - 3 * y * y)
+    d2 = -2 * y * d1 if order >= 2 else None
+    return y, d1, d2, (-2 * d1 * (1 - 3 * y * y) if order >= 3 else None)
 
 
 def _sigmoid(z):
@@ -212,6 +220,16 @@ class Jet:
 
     def _map(self, fn) -> Jet:
         return type(self)([fn(c) for c in self.comps], self.plan)
+
+    # Explicit forms of ``jet + c`` and ``jet * c`` for a constant tensor c: torch.compile cannot
+    # trace an operator between a tensor and a non-tensor object, so the network's pass uses these.
+    def shift(self, c) -> Jet:
+        """``jet + c`` for a constant c (the value moves, the partials do not)."""
+        return self._shift(c)
+
+    def scale(self, c) -> Jet:
+        """``jet * c`` for a constant c."""
+        return self._map(lambda t: t * c)
 
     def _shift(self, c) -> Jet:
         if isinstance(c, (int, float)) and c == 0:
@@ -380,7 +398,7 @@ def linear(jet: Jet, weight: torch.Tensor, bias: torch.Tensor | None = None) -> 
 def elementwise(jet: Jet, derivs: Derivs) -> Jet:
     """``f(jet)`` for an elementwise f given by ``derivs(z) -> (f, f', f'', f''')`` (Faà di Bruno)."""
     z = jet.comps
-    d = derivs(z[0])
+    d = derivs(z[0], jet.plan.order) if getattr(derivs, "ordered", False) else derivs(z[0])
     out = [d[0]]
     for terms in jet.plan.chain[1:]:
         acc = None

@@ -78,7 +78,7 @@ class Net(nn.Module):
     def forward_jet(self, jet):
         """The forward pass on a :class:`~pinnlab.jets.Jet` of the inputs (values and partials)."""
         from .jets import Jet, TorchJet, linear
-        h = (jet - self.in_shift) * self.in_scale
+        h = jet.shift(-self.in_shift).scale(self.in_scale)
         for i, layer in enumerate(self.hidden):
             h = layer.forward_jet(h)
             if self.norms is not None:
@@ -105,6 +105,12 @@ def layer_norm(h, norm: nn.LayerNorm):
     """
     c = h - h.mean(dim=-1, keepdim=True)
     out = c * ((c * c).mean(dim=-1, keepdim=True) + norm.eps).rsqrt()
+    return _affine(out, norm)
+
+
+def _affine(out, norm: nn.LayerNorm):
     if norm.weight is not None:
-        out = out * norm.weight
-    return out + norm.bias if norm.bias is not None else out
+        out = out * norm.weight if isinstance(out, torch.Tensor) else out.scale(norm.weight)
+    if norm.bias is not None:
+        out = out + norm.bias if isinstance(out, torch.Tensor) else out.shift(norm.bias)
+    return out

@@ -89,14 +89,14 @@ class Yat(nn.Module):
     def forward_jet(self, jet):
         from ..jets import linear
         wx = linear(jet, self.weight, None)
-        s = wx + self.bias
+        s = wx.shift(self.bias)
         xx = (jet * jet).sum(dim=-1, keepdim=True)
-        d = wx * (-2.0) + xx + (self.weight * self.weight).sum(-1)
+        d = (wx.scale(-2.0) + xx).shift((self.weight * self.weight).sum(-1))
         # the value is clamped at 0; the partials stay those of ‖x − w‖² (a constant shift has none)
-        d = d + (d.value.clamp_min(0) - d.value).detach()
-        y = (s * s) / (d + self.eps())
+        d = d.shift((d.value.clamp_min(0) - d.value).detach())
+        y = (s * s) / d.shift(self.eps())
         a = self.scale()
-        return y if a is None else y * a
+        return y if a is None else y.scale(a)
 
     def extra_repr(self) -> str:
         eps = f"learned, now {float(self.eps().detach()):.3g}" if self.learn_eps else f"{float(self.eps_value):.3g}"
