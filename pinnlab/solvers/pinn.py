@@ -16,6 +16,7 @@ from ..fields import close_under_prefixes
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
+from .compiling import Compiled, should_compile
 
 EVAL_BATCH = 16384
 
@@ -74,8 +75,8 @@ class PinnTask:
         ev = problem.evaluation()
         self.eval_points, self.eval_values = ev.points, ev.values
         self._loss = self._loss_impl
-        if config.compile == "on":
-            self._loss = torch.compile(self._loss_impl)
+        if should_compile(config.compile, self.engine, config.steps or 0, config.device):
+            self._loss = Compiled(self._loss_impl)
 
     def _weights(self, given: Mapping[str, float]) -> dict[str, float]:
         allowed = ["residual", "conditions", *self.names]
@@ -160,6 +161,7 @@ class PinnTask:
         errs = field_errors(pred, self.eval_values, self.problem.fields)
         return {**errs, "heldout_residual": self.residual_rms(self.x_held),
                 "train_residual": self.residual_rms(self.x_res), "derivatives": self.engine,
+                "compiled": isinstance(self._loss, Compiled) and not self._loss.failed,
                 "loss_terms": list(["residual", *self.names])}
 
 
