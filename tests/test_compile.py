@@ -1,0 +1,49 @@
+"""--compile: the decision rule, and a compiled jet loss equal to the eager one."""
+
+import pytest
+import torch
+
+import pinnlab as pl
+from pinnlab.solvers.compiling import AUTO_MIN_STEPS, Compiled, should_compile
+
+
+def test_auto_compiles_long_jet_runs_only():
+    assert should_compile("auto", "jets", AUTO_MIN_STEPS, "cuda")
+    assert not should_compile("auto", "jets", AUTO_MIN_STEPS - 1, "cuda")
+    assert not should_compile("off", "jets", 10**6, "cuda")
+    assert should_compile("on", "jets", 1, "cuda")
+
+
+def test_nested_autograd_is_never_compiled():
+    with pytest.warns(UserWarning, match="double backward"):
+        assert not should_compile("on", "autograd", 10**6, "cpu")
+    assert not should_compile("auto", "autograd", 10**6, "cpu")
+
+
+def test_compiler_failure_falls_back_to_eager_with_a_warning():
+    calls = []
+
+    def fn(x):
+        calls.append(1)
+        return x * 2
+
+    c = Compiled(fn)
+    c.compiled = lambda x: (_ for _ in ()).throw(RuntimeError("inductor exploded"))
+    with pytest.warns(UserWarning, match="inductor exploded"):
+        assert float(c(torch.tensor(3.0))) == 6.0
+    assert c.failed and float(c(torch.tensor(1.0))) == 2.0
+
+
+@pytest.mark.slow
+def test_compiled_loss_and_gradients_equal_eager(tmp_path):
+    cfg = pl.SolveConfig(layer="tanh", width=8, depth=2, steps=3, lbfgs_steps=0, points=64, dtype="float64",
+                         compile="on", seed=3)
+    from pinnlab.registry import get_problem
+    from pinnlab.solvers.pinn import make_task
+    problem = get_problem("burgers")
+    task = make_task(problem, cfg.resolved(problem.recipe))
+    eager = [t.detach() for t in task._loss_impl(task.x_res, *task.x_cond)]
+    compiled = [t.detach() for t in task._loss(task.x_res, *task.x_cond)]
+    assert isinstance(task._loss, Compiled) and not task._loss.failed
+    for a, b in zip(eager, compiled):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
