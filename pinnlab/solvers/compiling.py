@@ -1,8 +1,9 @@
 """Whether and how a PINN loss is compiled with ``torch.compile``.
 
-Compiling the jet pass fuses its many small elementwise operations; measured on 2 CPU cores
-(benchmarks/derivatives.py) it cut a training step 1.5x (tanh) to 3.4x (yat) below eager
-jets, at a cost of 8 to 25 s of compilation per run and dtype. Nested autograd cannot be
+Compiling the jet pass fuses its many small elementwise operations. On the Burgers residual,
+2 -> 20x3 -> 1, 2540 points, one CPU thread, a compiled jet step took 3.8 ms (tanh), 4.1 ms
+(sine) and 6.6 ms (yat) against 5.7, 10.5 and 22.7 ms for nested autograd, at a cost of 8 to
+25 s of compilation per run and dtype (docs/derivatives.md). Nested autograd cannot be
 compiled (double backward), so only the jet engine is. ``auto`` compiles when the run is long
 enough for the saving to repay the compile time.
 """
