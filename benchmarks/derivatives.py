@@ -64,6 +64,7 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, repeats):
     losses = {e: make_step(problem, net, x, e) for e in ("jets", "autograd")}
     row = {"case": name, "engine_ran": engine_ran}
     if compile_:
+        torch._dynamo.reset()  # each case compiles afresh (dynamo stops compiling after 8 variants of one function)
         compiled = torch.compile(losses["jets"])
         t0 = time.perf_counter()
         compiled(x).backward()

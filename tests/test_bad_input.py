@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import TINY, VALID_PROBLEM
 
 import pinnlab as pl
-from conftest import TINY, VALID_PROBLEM
 
 # (id, CLI arguments, substring the one-line message must contain). "{file:NAME}" is replaced by
 # the path of a problem file written from BROKEN_FILES[NAME]; "{tmp}" by the test's tmp dir.

@@ -148,12 +148,14 @@ class PinnTask:
         self.x_cond = [x.to(dtype) for x in self.x_cond]
 
     def state_dict(self) -> dict[str, Any]:
-        return {"net": self.net.state_dict(), "rng": self.rng.bit_generator.state, "x_res": self.x_res.cpu(),
+        # scipy's QMC samplers spawn child generators: the spawn count is part of the stream's state
+        return {"net": self.net.state_dict(), "rng": self.rng.bit_generator.state,
+                "rng_spawned": self.rng.bit_generator.seed_seq.n_children_spawned, "x_res": self.x_res.cpu(),
                 "dtype": str(self.dtype)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
-        self.rng.bit_generator.state = state["rng"]
+        self.rng = _restore_rng(self.rng, state["rng"], state.get("rng_spawned"))
         self.x_res = state["x_res"].to(device=self.device, dtype=self.dtype)
 
     def final_report(self) -> dict[str, Any]:
@@ -175,6 +177,17 @@ class PinnTask:
 
 def make_task(problem: Problem, config: SolveConfig) -> PinnTask:
     return PinnTask(problem, config, build_net(problem, config).to(config.torch_dtype).to(config.device))
+
+
+def _restore_rng(rng: np.random.Generator, state: dict, spawned: int | None) -> np.random.Generator:
+    """A generator at ``state`` whose seed sequence has spawned ``spawned`` children (as the saved one had)."""
+    if spawned is not None:
+        ss = rng.bit_generator.seed_seq
+        seq = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size,
+                                     n_children_spawned=spawned)
+        rng = np.random.Generator(type(rng.bit_generator)(seq))
+    rng.bit_generator.state = state
+    return rng
 
 
 def _mean_square(terms: list[torch.Tensor]) -> torch.Tensor:
