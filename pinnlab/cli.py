@@ -28,7 +28,7 @@ def _pairs(items: tuple[str, ...], what: str) -> dict[str, object]:
             raise ConfigError(f"{what} {item!r} is not KEY=VALUE")
         try:
             value = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):  # not a literal: a bare string
             value = raw.strip()
         out[key.strip()] = value
     return out

@@ -19,7 +19,7 @@ import torch
 
 from .conditions import Condition
 from .errors import ProblemError
-from .fields import Fields, MultiIndex, Params, Recorder, merge_requests
+from .fields import Field, Fields, MultiIndex, Params, Recorder, merge_requests
 from .geometry import Box
 
 
@@ -166,6 +166,8 @@ class Problem:
         n = f.points.shape[0]
         out = []
         for i, t in enumerate(terms):
+            if isinstance(t, Field):  # a residual that is one partial, e.g. ``lambda f, p: f.u.t``
+                t = t.value
             if not isinstance(t, torch.Tensor):
                 raise ProblemError(f"problem {self.name!r}: residual term {i} is a {type(t).__name__}, not a tensor")
             if t.numel() != n or (t.dim() == 2 and t.shape[1] != 1) or t.dim() > 2:
