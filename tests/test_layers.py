@@ -46,7 +46,6 @@ def _perturb(net: torch.nn.Module, seed: int) -> None:
 
 @pytest.mark.parametrize("kind,opts", KINDS, ids=[f"{k}-{'-'.join(f'{a}={b}' for a, b in o.items())}" for k, o in KINDS])
 def test_jets_match_autograd_orders_1_to_3(kind, opts):
-    pytest.importorskip("pinnlab.jets", reason="the jet engine (pinnlab/jets.py) is not in the tree yet")
     torch.manual_seed(0)
     net = pl.Net(2, 2, width=12, depth=3, layer=kind, bounds=([-1.0, 0.0], [1.0, 2.0]), **opts).double()
     _perturb(net, 1)
@@ -64,7 +63,6 @@ def test_jets_match_autograd_orders_1_to_3(kind, opts):
 
 @pytest.mark.parametrize("kind,opts", KINDS[1:], ids=[k for k, _ in KINDS[1:]])
 def test_parameter_gradients_through_jets_match_autograd(kind, opts):
-    pytest.importorskip("pinnlab.jets", reason="the jet engine (pinnlab/jets.py) is not in the tree yet")
     torch.manual_seed(2)
     net = pl.Net(2, 1, width=8, depth=2, layer=kind, **opts).double()
     _perturb(net, 3)
