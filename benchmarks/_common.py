@@ -75,6 +75,26 @@ def peak_mb(fn: Callable[[], None], device: torch.device) -> float:
     return sum(seen.values()) / 2**20
 
 
+def alloc_peak_mb(fn: Callable[[], None], device: torch.device) -> float | None:
+    """Peak bytes allocated during one call above what was live before it: CUDA's allocator peak,
+    or on the CPU the running sum of the profiler's allocation events (None if unavailable)."""
+    if device.type == "cuda":
+        return peak_mb(fn, device)
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    try:
+        events = prof.profiler.kineto_results.events()
+        sizes = [e.nbytes() for e in sorted((e for e in events if e.name() == "[memory]"), key=lambda e: e.start_ns())]
+    except (AttributeError, RuntimeError):  # the profiler's raw events are not a stable API
+        return None
+    live = peak = 0
+    for n in sizes:
+        live += n
+        peak = max(peak, live)
+    return peak / 2**20
+
+
 def table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> str:
     """A plain-text table: columns are (key, header, format)."""
     cells = [[h for _, h, _ in columns]]

@@ -3,10 +3,16 @@
 A training step here is what a PINN step costs apart from the optimiser: the residual's fields
 and partials at N collocation points, the mean-square residual, and the backward pass over the
 parameters. Engines: ``jets`` (eager), ``autograd`` (nested reverse mode, what DeepXDE does),
-and with ``--compile`` the jet step compiled by torch.compile (nested autograd cannot be
-compiled). Steps of the engines are interleaved in one process and the median is reported;
-the speedup is ms_autograd / ms_jets from the same run.
+with ``--compile`` the jet step compiled by torch.compile (nested autograd cannot be compiled:
+double backward), and with ``--func`` torch.func (vmap over points of nested jacrev/jacfwd, the
+usual functional formulation; it computes every partial of each order, not only those asked).
+Steps of the engines are interleaved in one process and the median is reported; the speedup is
+ms_autograd / ms_jets from the same run. The "engine ran" column says which engine served
+``engine="jets"`` (it falls back to autograd where a layer has no jet rules).
 
+    python benchmarks/derivatives.py --quick
+    python benchmarks/derivatives.py --compile --func --json derivatives.json
+    python benchmarks/derivatives.py --device cuda --compile reduce-overhead   # CUDA graphs
     python benchmarks/derivatives.py --quick
     python benchmarks/derivatives.py --compile --json derivatives.json
 """
@@ -20,10 +26,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import interleaved_ms, parser, peak_mb, setup, table, write_json  # noqa: E402
+from _common import alloc_peak_mb, interleaved_ms, parser, peak_mb, setup, table, write_json  # noqa: E402
 
 from pinnlab.derivatives import compute_fields, resolve_engine  # noqa: E402
-from pinnlab.fields import close_under_prefixes  # noqa: E402
+from pinnlab.fields import Fields, close_under_prefixes  # noqa: E402
 from pinnlab.nets import Net  # noqa: E402
 from pinnlab.registry import get_problem  # noqa: E402
 
@@ -38,20 +44,45 @@ CASES = [
     ("burgers yat 20x3 N=2540", "burgers", "yat", 20, 3, 2540),
     ("burgers auto 20x3 N=2540", "burgers", "auto", 20, 3, 2540),
 ]
+ENGINES = ("jets", "autograd", "compiled", "func")
 QUICK = ["burgers 20x3 N=2540", "kdv (u_xxx) 32x3 N=4096", "burgers yat 20x3 N=2540"]
+
+
+def func_fields(net, points, wanted, coords) -> Fields:
+    """Fields by torch.func: D^k u for k up to the highest order wanted, per point under vmap."""
+    from torch.func import functional_call, jacfwd, jacrev, vmap
+    params, buffers = dict(net.named_parameters()), dict(net.named_buffers())
+    order = max(len(i) for idxs in wanted.values() for i in idxs)
+
+    def g(x):
+        return functional_call(net, (params, buffers), (x[None],))[0], ()
+    for k in range(order):
+        def nxt(x, prev=g):  # one more derivative; the lower ones ride along as aux
+            d, lower = prev(x)
+            return d, (d, *lower)
+        g = (jacrev if k == 0 else jacfwd)(nxt, has_aux=True)
+    top, lower = vmap(g)(points)
+    by_order = [*lower[::-1], top]  # by_order[k]: (N, fields, dim, ..., dim) with k dims
+    data = {f: {idx: by_order[len(idx)][(slice(None), j, *idx)] for idx in idxs}
+            for j, (f, idxs) in enumerate(wanted.items())}
+    return Fields(coords, tuple(wanted), points, data)
 
 
 def make_step(problem, net, x, engine):
     names, fields, req = problem.domain.names, problem.fields, problem.requests["residual"]
+    wanted = close_under_prefixes({f: set(req.get(f, ())) for f in fields})
 
     def loss(points):
-        f = compute_fields(net, points, req, names, fields, engine)
+        if engine == "func":
+            f = func_fields(net, points, wanted, names)
+        else:
+            f = compute_fields(net, points, req, names, fields, engine)
         terms = problem.residual_terms(f)
         return sum((t * t).mean() for t in terms)
     return loss
 
 
-def run_case(name, pname, layer, width, depth, n, device, compile_, repeats):
+def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeats):
     problem = get_problem(pname)
     torch.manual_seed(0)
     net = Net(problem.domain.dim, len(problem.fields), width, depth, layer,
@@ -61,11 +92,11 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, repeats):
     x = torch.rand(n, problem.domain.dim, device=device) * (hi - lo) + lo
     wanted = close_under_prefixes({f: set(problem.requests["residual"].get(f, ())) for f in problem.fields})
     engine_ran = resolve_engine(net, wanted, "jets")
-    losses = {e: make_step(problem, net, x, e) for e in ("jets", "autograd")}
+    losses = {e: make_step(problem, net, x, e) for e in ("jets", "autograd") + (("func",) if func else ())}
     row = {"case": name, "engine_ran": engine_ran}
     if compile_:
         torch._dynamo.reset()  # each case compiles afresh (dynamo stops compiling after 8 variants of one function)
-        compiled = torch.compile(losses["jets"])
+        compiled = torch.compile(losses["jets"], mode=compile_)
         t0 = time.perf_counter()
         compiled(x).backward()
         row["compile_s"] = time.perf_counter() - t0
@@ -80,14 +111,24 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, repeats):
     row.update(ms_jets=ms["jets"], ms_autograd=ms["autograd"], speedup=ms["autograd"] / ms["jets"])
     if compile_:
         row.update(ms_compiled=ms["compiled"], speedup_compiled=ms["autograd"] / ms["compiled"])
-    row["mb_jets"] = peak_mb(stepper(losses["jets"]), device)
-    row["mb_autograd"] = peak_mb(stepper(losses["autograd"]), device)
+    if func:
+        row.update(ms_func=ms["func"], speedup_func=ms["autograd"] / ms["func"])
+    for e, loss in losses.items():
+        # On the CPU, mb_*: tensors saved for backward (hooks cannot see inside a compiled graph, and
+        # torch.func refuses them); peak_mb_*: allocator peak from the profiler. On CUDA both are CUDA's peak.
+        if e in ("jets", "autograd") or device.type == "cuda":
+            row[f"mb_{e}"] = peak_mb(stepper(loss), device)
+        row[f"peak_mb_{e}"] = alloc_peak_mb(stepper(loss), device)
     return row
 
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--compile", action="store_true", help="also time the compiled jet step (compiles each case)")
+    p.add_argument("--compile", nargs="?", const="default", default=None,
+                   choices=["default", "reduce-overhead", "max-autotune"],
+                   help="also time the jet step compiled by torch.compile (once per case); optional mode, "
+                        "e.g. reduce-overhead for CUDA graphs")
+    p.add_argument("--func", action="store_true", help="also time torch.func (vmap of nested jacrev/jacfwd)")
     p.add_argument("--repeats", type=int, default=None, help="timed steps per engine (default 15, quick 6)")
     args = p.parse_args()
     device = setup(args)
@@ -95,21 +136,30 @@ def main() -> None:
     repeats = args.repeats or (6 if args.quick else 15)
     rows = []
     for case in cases:
-        row = run_case(*case, device, args.compile, repeats)
+        row = run_case(*case, device, args.compile, args.func, repeats)
         rows.append(row)
-        print(f"  {row['case']}: jets {row['ms_jets']:.1f} ms, autograd {row['ms_autograd']:.1f} ms", flush=True)
-    cols = [("case", "case", ""), ("ms_jets", "ms jets", ".2f"), ("ms_autograd", "ms autograd", ".2f"),
-            ("speedup", "speedup", ".2f")]
+        print(f"  {row['case']}: jets ({row['engine_ran']} ran) {row['ms_jets']:.1f} ms, "
+              f"autograd {row['ms_autograd']:.1f} ms", flush=True)
+    cols = [("case", "case", ""), ("engine_ran", "engine ran", ""), ("ms_jets", "ms jets", ".2f"),
+            ("ms_autograd", "ms autograd", ".2f"), ("speedup", "speedup", ".2f")]
     if args.compile:
         cols += [("ms_compiled", "ms compiled", ".2f"), ("speedup_compiled", "speedup compiled", ".2f"),
                  ("compile_s", "compile s", ".1f")]
-    cols += [("mb_jets", "MB jets", ".1f"), ("mb_autograd", "MB autograd", ".1f")]
+    if args.func:
+        cols += [("ms_func", "ms torch.func", ".2f"), ("speedup_func", "speedup func", ".2f")]
+    ran = [e for e in ENGINES if f"peak_mb_{e}" in rows[0]]
+    if device.type == "cpu":
+        cols += [("mb_jets", "saved MB jets", ".1f"), ("mb_autograd", "saved MB autograd", ".1f")]
+        cols += [(f"peak_mb_{e}", f"peak MB {e}", ".1f") for e in ran]
+        memory = "saved MB: tensors saved for backward; peak MB: allocator peak during the step (profiler)"
+    else:
+        cols += [(f"mb_{e}", f"MB {e}", ".1f") for e in ran]
+        memory = "MB: CUDA allocator peak during the step"
     print(f"\ndevice {device}, {args.threads} thread(s), torch {torch.__version__}"
-          f"{' (quick: 3 cases, 6 steps each)' if args.quick else ''}; MB: "
-          f"{'CUDA peak' if device.type == 'cuda' else 'tensors saved for backward'}")
+          f"{' (quick: 3 cases, 6 steps each)' if args.quick else ''}; {memory}")
     print(table(rows, cols))
     write_json(args.json, {"device": str(device), "threads": args.threads, "torch": torch.__version__,
-                           "quick": args.quick, "cases": {r["case"]: r for r in rows}})
+                           "quick": args.quick, "compile_mode": args.compile, "cases": {r["case"]: r for r in rows}})
 
 
 if __name__ == "__main__":
