@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,6 @@ import pinnlab as pl
 from pinnlab.solvers.node import NodeTask, parse_options
 from pinnlab.solvers.node_data import integrate, ode_system
 
-PINNLAB = [sys.executable, "-m", "pinnlab.cli"]
 SMALL = {"trajectories": 3, "samples": 21, "window": 5, "batch": 8}
 
 
@@ -58,19 +55,48 @@ def test_learned_decay_recovers_its_rate(tmp_path):
     assert result.report["rel_l2"] < 1e-2
 
 
-@pytest.mark.parametrize("args, needle", [
+BAD_OPTIONS = [
     (["decay", "--solver", "node", "--opt", "method=foo"], "unknown ODE method 'foo' (allowed: dopri8, dopri5"),
     (["heat1d", "--solver", "node"], "needs an ODE problem"),
     (["decay", "--solver", "node", "--opt", "bogus=1"], "unknown node option 'bogus' (allowed: method"),
     (["decay", "--solver", "node", "--opt", "window=50", "--opt", "samples=10"], "window <= samples"),
-])
-def test_bad_options_exit_2_with_one_line(tmp_path, args, needle):
+    (["decay", "--solver", "node", "--opt", "rtol=2"], "rtol=2.0 is not valid (allowed: a number in (0, 1))"),
+    (["decay", "--solver", "node", "--opt", "trajectories=0"], "trajectories=0 is not valid"),
+    (["decay", "--solver", "node", "--opt", "adjoint=maybe"], "adjoint='maybe' is not valid (allowed: true or false)"),
+    (["decay", "--solver", "node", "--opt", "noise=-0.5"], "noise=-0.5 is not valid"),
+]
+
+
+@pytest.mark.parametrize("args, needle", BAD_OPTIONS)
+def test_bad_options_exit_2_with_one_line(run_cli, tmp_path, args, needle):
     out = tmp_path / "run"
-    proc = subprocess.run([*PINNLAB, "solve", *args, "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], proc.stderr
+    rc, _, err = run_cli(["solve", *args, "--out", str(out)])
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], err
     assert not out.exists()  # checked before the run directory is made
+
+
+@pytest.mark.parametrize("body, needle", [
+    ("residual=lambda f, p: f.u.ttt + f.u,", "time-derivative order 3 (allowed: 1, 2)"),
+    ("residual=lambda f, p: f.u.t ** 2 + f.u,", "linear in the highest time derivatives"),
+])
+def test_odes_node_cannot_learn_exit_2(run_cli, write_problem, tmp_path, body, needle):
+    path = write_problem(f"""
+        problem = Problem(name="bad-ode", domain=Box(t=(0.0, 1.0)), fields=("u",), {body}
+                          conditions=[Initial(u=1.0)], exact=lambda t, p: torch.exp(-t), grid=17)
+        """)
+    rc, _, err = run_cli(["solve", str(path), "--solver", "node", "--out", str(tmp_path / "run")])
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_bad_option_through_the_console_script(run_cli, tmp_path):
+    """The same through a real process: exit status 2, one line on stderr, no traceback."""
+    out = tmp_path / "run"
+    rc, _, err = run_cli(["solve", "decay", "--solver", "node", "--opt", "method=foo", "--out", str(out)],
+                         subprocess=True)
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "unknown ODE method 'foo'" in err, err
+    assert not out.exists()
 
 
 def test_bad_options_raise_config_error_through_the_api(tmp_path):
