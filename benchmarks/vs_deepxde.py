@@ -1,45 +1,56 @@
 """pinnlab against DeepXDE on the same Burgers recipe, in one process, with the same threads.
 
-Recipe (DeepXDE's Burgers example): 2 -> 20x3 -> 1 tanh, Glorot-normal weights, 2540 interior
-points, Adam lr 1e-3 for 15000 steps, then L-BFGS; u_t + u u_x = (0.01/pi) u_xx on
-x in [-1, 1], t in [0, 1]. DeepXDE samples 80 boundary and 160 initial points; pinnlab takes
-160 per condition (slightly more work for pinnlab). Both run L-BFGS in float32 with the same
-iteration cap. Reported: ms per Adam step, total time, and the final rel L2 of each on the
-same reference grid (the Cole-Hopf solution, pinnlab's `burgers` reference).
+Recipe (DeepXDE's Burgers example): 2 -> 20x3 -> 1 tanh, Glorot-normal weights, float32,
+2540 interior points, Adam lr 1e-3 for 15000 steps, then L-BFGS; u_t + u u_x = (0.01/pi) u_xx
+on x in [-1, 1], t in [0, 1]. DeepXDE samples 80 boundary and 160 initial points (and also
+evaluates the residual on them); pinnlab takes 160 points per condition.
+
+Two phases:
+1. ms per Adam step, interleaved: one DeepXDE model and one pinnlab task, trained alternately
+   in blocks of steps; each tool's median step time over all blocks. pinnlab's task is built
+   for the full run, so it is compiled when a run of that length would be (``--compile auto``);
+   the compile time is reported separately. This gives ``step_ratio`` = deepxde / pinnlab.
+2. The full runs, one after the other, fresh networks: DeepXDE's ``Model.train`` and
+   ``pinnlab.solve``, each Adam then L-BFGS (each tool's own L-BFGS settings, the same
+   iteration cap): total time and the final rel L2 on the same reference grid (the Cole-Hopf
+   solution, pinnlab's ``burgers`` reference).
 
 DeepXDE is optional: `pip install -e '.[peers]'`. Without it the script says so and exits 0.
 
-    python benchmarks/vs_deepxde.py --quick          # 300 Adam steps, 50 L-BFGS: ms/step only
+    python benchmarks/vs_deepxde.py --quick          # 300 Adam steps, 50 L-BFGS
     python benchmarks/vs_deepxde.py --json vs_deepxde.json
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import parser, setup, table, write_json  # noqa: E402
 
 os.environ.setdefault("DDE_BACKEND", "pytorch")
+NU = 0.01 / np.pi
 
 
-def run_deepxde(steps: int, lbfgs: int, points: np.ndarray, values: np.ndarray, seed: int) -> dict:
+# -- DeepXDE -------------------------------------------------------------------------------------
+def deepxde_model(seed: int, lbfgs: int):
     import deepxde as dde
 
     dde.config.set_random_seed(seed)
-    nu = 0.01 / np.pi
 
     def pde(x, y):
         u_x = dde.grad.jacobian(y, x, i=0, j=0)
         u_t = dde.grad.jacobian(y, x, i=0, j=1)
         u_xx = dde.grad.hessian(y, x, i=0, j=0)
-        return u_t + y * u_x - nu * u_xx
+        return u_t + y * u_x - NU * u_xx
 
     geom = dde.geometry.GeometryXTime(dde.geometry.Interval(-1, 1), dde.geometry.TimeDomain(0, 1))
     bc = dde.icbc.DirichletBC(geom, lambda x: 0, lambda _, on_boundary: on_boundary)
@@ -48,32 +59,114 @@ def run_deepxde(steps: int, lbfgs: int, points: np.ndarray, values: np.ndarray, 
     net = dde.nn.FNN([2] + [20] * 3 + [1], "tanh", "Glorot normal")
     model = dde.Model(data, net)
     model.compile("adam", lr=1e-3)
-    t0 = time.perf_counter()
-    model.train(iterations=steps, display_every=10**9, verbose=0)
-    adam_s = time.perf_counter() - t0
     if lbfgs:
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs)
+        # DeepXDE 1.15 sizes its PyTorch L-BFGS chunks once, at import (1000 iterations): without
+        # this a cap below 1000 would still run 1000 iterations
+        opts = dde.optimizers.config.LBFGS_options
+        opts["iter_per_step"] = min(1000, lbfgs)
+        opts["fun_per_step"] = opts["maxfun"] * opts["iter_per_step"] // lbfgs
+    return model
+
+
+def deepxde_step_timer():
+    import deepxde as dde
+
+    class StepTimer(dde.callbacks.Callback):
+        """Wall time of each training step (DeepXDE calls these hooks around every step)."""
+
+        def __init__(self):
+            super().__init__()
+            self.times: list[float] = []
+            self._t0 = 0.0
+
+        def on_batch_begin(self):
+            self._t0 = time.perf_counter()
+
+        def on_batch_end(self):
+            self.times.append(time.perf_counter() - self._t0)
+    return StepTimer()
+
+
+def run_deepxde(steps: int, lbfgs: int, seed: int, points: np.ndarray, values: np.ndarray) -> dict:
+    model = deepxde_model(seed, lbfgs)
+    timer = deepxde_step_timer()
+    t0 = time.perf_counter()
+    model.train(iterations=steps, display_every=max(steps, 1), verbose=0, callbacks=[timer])
+    adam_steps = model.train_state.step
+    if lbfgs:
         model.compile("L-BFGS")
         model.train(display_every=10**9, verbose=0)
     total = time.perf_counter() - t0
-    pred = model.predict(points)
-    return {"ms_per_step": 1e3 * adam_s / steps, "total_s": total, "rel_l2": _rel_l2(pred, values)}
+    return {"run_ms_per_step": 1e3 * sum(timer.times) / steps, "total_s": total,
+            "lbfgs_iters": model.train_state.step - adam_steps, "rel_l2": _rel_l2(model.predict(points), values)}
 
 
-def run_pinnlab(steps: int, lbfgs: int, seed: int, device: str, threads: int) -> dict:
+# -- pinnlab -------------------------------------------------------------------------------------
+def pinnlab_config(steps: int, lbfgs: int, seed: int, device: str, threads: int):
     import pinnlab as pl
 
-    cfg = pl.SolveConfig(layer="tanh", width=20, depth=3, init="xavier", points=2540, boundary_points=160,
-                         steps=steps, lbfgs_steps=lbfgs, lr=1e-3, dtype="float32", lbfgs_dtype="float32",
-                         sampler="uniform", seed=seed, device=device, threads=threads,
-                         eval_every=max(steps, 1), checkpoint_every=10**9)
+    return pl.SolveConfig(layer="tanh", width=20, depth=3, init="xavier", points=2540, boundary_points=160,
+                          steps=steps, lbfgs_steps=lbfgs, lr=1e-3, dtype="float32", lbfgs_dtype="float32",
+                          seed=seed, device=device, threads=threads, eval_every=max(steps, 1),
+                          checkpoint_every=10**9)
+
+
+def run_pinnlab(cfg) -> dict:
+    import pinnlab as pl
+
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        res = pl.solve("burgers", cfg, out=Path(tmp) / "run")
+        r = pl.solve("burgers", cfg, out=Path(tmp) / "run").report
         total = time.perf_counter() - t0
-    r = res.report
-    return {"ms_per_step": r["ms_per_step"], "total_s": total, "rel_l2": r["rel_l2"],
-            "compiled": r.get("compiled"), "derivatives": r.get("derivatives")}
+    return {"run_ms_per_step": r["ms_per_step"], "total_s": total, "lbfgs_iters": r["lbfgs_iterations"],
+            "rel_l2": r["rel_l2"], "compiled": r.get("compiled"), "derivatives": r.get("derivatives")}
+
+
+def pinnlab_stepper(cfg):
+    """One Adam step as pinnlab's trainer takes it (loss terms, finiteness check, backward, step)."""
+    from pinnlab.registry import get_problem
+    from pinnlab.solvers.compiling import Compiled
+    from pinnlab.solvers.pinn import make_task
+
+    problem = get_problem("burgers")
+    torch.manual_seed(cfg.seed)
+    task = make_task(problem, cfg.resolved(problem.recipe))
+    opt = torch.optim.Adam(task.parameters(), lr=cfg.lr)
+    times: list[float] = []
+
+    def step() -> None:
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        total = sum(task.loss_terms().values())
+        if not torch.isfinite(total):
+            raise RuntimeError("pinnlab loss became non-finite during timing")
+        total.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return step, times, {"derivatives": task.engine, "compiled": isinstance(task._loss, Compiled)}
+
+
+# -- the comparison ------------------------------------------------------------------------------
+def interleaved(steps: int, lbfgs: int, seed: int, cfg, rounds: int, block: int) -> dict:
+    model = deepxde_model(seed, lbfgs)
+    timer = deepxde_step_timer()
+    p_step, p_times, info = pinnlab_stepper(cfg)
+    t0 = time.perf_counter()
+    p_step()  # the first call compiles, when the run compiles
+    info["first_step_s"] = time.perf_counter() - t0
+    model.train(iterations=5, display_every=10**9, verbose=0)  # warm-up, untimed
+    for _ in range(3):
+        p_step()
+    p_times.clear()
+    for _ in range(rounds):
+        model.train(iterations=block, display_every=block, verbose=0, callbacks=[timer])
+        for _ in range(block):
+            p_step()
+    d_ms, p_ms = 1e3 * statistics.median(timer.times), 1e3 * statistics.median(p_times)
+    return {"deepxde_ms_per_step": d_ms, "pinnlab_ms_per_step": p_ms, "step_ratio": d_ms / p_ms,
+            "deepxde_ms_per_step_mean": 1e3 * statistics.fmean(timer.times),
+            "pinnlab_ms_per_step_mean": 1e3 * statistics.fmean(p_times), "timed_steps_each": rounds * block, **info}
 
 
 def _rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
@@ -83,35 +176,49 @@ def _rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--steps", type=int, default=None, help="Adam steps (default 15000, quick 300)")
+    p.add_argument("--steps", type=int, default=None, help="Adam steps of the full runs (default 15000, quick 300)")
     p.add_argument("--lbfgs", type=int, default=None, help="L-BFGS iteration cap for both (default 2000, quick 50)")
+    p.add_argument("--rounds", type=int, default=None, help="interleaved timing blocks per tool (default 10, quick 3)")
+    p.add_argument("--block", type=int, default=None, help="Adam steps per timing block (default 100, quick 50)")
+    p.add_argument("--timing-only", action="store_true", help="only phase 1 (ms per Adam step), no full runs")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     setup(args)
     try:
-        import deepxde  # noqa: F401
+        import deepxde
     except ImportError:
         print("deepxde is not installed (pip install -e '.[peers]'); nothing to compare, exiting")
         return
     steps = args.steps or (300 if args.quick else 15000)
     lbfgs = args.lbfgs if args.lbfgs is not None else (50 if args.quick else 2000)
-    from pinnlab.registry import get_problem
-    ev = get_problem("burgers").evaluation()
-    points = np.asarray(ev.points, dtype=np.float32)
-    values = np.asarray(ev.values).reshape(-1)
-    rows = [dict(tool="deepxde", **run_deepxde(steps, lbfgs, points, values, args.seed)),
-            dict(tool="pinnlab", **run_pinnlab(steps, lbfgs, args.seed, args.device, args.threads))]
-    ratio = rows[0]["ms_per_step"] / rows[1]["ms_per_step"]
-    print(f"\nBurgers, 2->20x3->1 tanh, {steps} Adam steps + L-BFGS (cap {lbfgs}), {args.threads} thread(s), "
-          f"{args.device}; pinnlab derivatives: {rows[1]['derivatives']}, compiled: {rows[1]['compiled']}")
-    print(table(rows, [("tool", "tool", ""), ("ms_per_step", "ms/Adam step", ".2f"), ("total_s", "total s", ".1f"),
-                       ("rel_l2", "rel L2", ".3e")]))
-    print(f"step_ratio (deepxde / pinnlab ms per Adam step): {ratio:.2f}")
-    write_json(args.json, {"steps": steps, "lbfgs_cap": lbfgs, "threads": args.threads, "device": args.device,
-                           "deepxde_ms_per_step": rows[0]["ms_per_step"], "pinnlab_ms_per_step": rows[1]["ms_per_step"],
-                           "step_ratio": ratio, "deepxde_total_s": rows[0]["total_s"],
-                           "pinnlab_total_s": rows[1]["total_s"], "deepxde_rel_l2": rows[0]["rel_l2"],
-                           "pinnlab_rel_l2": rows[1]["rel_l2"], "pinnlab_compiled": rows[1]["compiled"]})
+    rounds, block = args.rounds or (3 if args.quick else 10), args.block or (50 if args.quick else 100)
+    cfg = pinnlab_config(steps, lbfgs, args.seed, args.device, args.threads)
+
+    timing = interleaved(steps, lbfgs, args.seed, cfg, rounds, block)
+    head = (f"Burgers, 2->20x3->1 tanh, float32, {args.threads} thread(s), {args.device}, torch {torch.__version__}, "
+            f"deepxde {deepxde.__version__}; pinnlab derivatives: {timing['derivatives']}, "
+            f"compiled: {timing['compiled']} (first step {timing['first_step_s']:.1f} s)")
+    print(f"\n{head}\nms per Adam step, interleaved, median of {rounds * block} steps each:")
+    print(table([{"tool": "deepxde", "med": timing["deepxde_ms_per_step"], "mean": timing["deepxde_ms_per_step_mean"]},
+                 {"tool": "pinnlab", "med": timing["pinnlab_ms_per_step"], "mean": timing["pinnlab_ms_per_step_mean"]}],
+                [("tool", "tool", ""), ("med", "median ms", ".2f"), ("mean", "mean ms", ".2f")]))
+    print(f"step_ratio (deepxde / pinnlab, medians): {timing['step_ratio']:.2f}")
+    out = {"steps": steps, "lbfgs_cap": lbfgs, "threads": args.threads, "device": args.device,
+           "torch": torch.__version__, "deepxde": deepxde.__version__, **timing}
+    if not args.timing_only:
+        from pinnlab.registry import get_problem
+        ev = get_problem("burgers").evaluation()
+        points, values = np.asarray(ev.points, dtype=np.float32), np.asarray(ev.values).reshape(-1)
+        rows = [dict(tool="deepxde", **run_deepxde(steps, lbfgs, args.seed, points, values)),
+                dict(tool="pinnlab", **run_pinnlab(cfg))]
+        print(f"\nfull runs, one after the other: {steps} Adam steps, then L-BFGS (cap {lbfgs}); "
+              f"pinnlab compiled: {rows[1]['compiled']}")
+        print(table(rows, [("tool", "tool", ""), ("run_ms_per_step", "ms/Adam step", ".2f"),
+                           ("lbfgs_iters", "L-BFGS iters", "d"), ("total_s", "total s", ".1f"),
+                           ("rel_l2", "rel L2", ".3e")]))
+        for r in rows:
+            out.update({f"{r['tool']}_{k}": v for k, v in r.items() if k not in ("tool", "derivatives")})
+    write_json(args.json, out)
 
 
 if __name__ == "__main__":
