@@ -179,6 +179,7 @@ def _report(problem, config, task, trainer, status, message) -> dict[str, Any]:
         "wall_s": round(st.wall_s, 3), "ms_per_step": round(1e3 * st.adam_s / max(st.step, 1), 4),
         **final, "final_loss": sum(final_terms.values()), "final_loss_terms": final_terms,
         "best_loss": st.best_loss if np.isfinite(st.best_loss) else None,
+        "adam_stop_reason": st.adam_stop or ("not reached" if st.step < config.steps else "step budget"),
         "lbfgs_stop_reason": st.lbfgs_stop or ("not run" if config.lbfgs_steps == 0 else "not reached"),
         "params": problem.params, "reference": problem.reference_method,
         "width": config.width, "depth": config.depth, "versions": versions(),

@@ -1,5 +1,6 @@
 """Layer kinds: jets against autograd, initialisation scales, Yat's finiteness, options, user kinds."""
 
+import json
 import math
 import subprocess
 import sys
@@ -333,3 +334,55 @@ def test_every_kind_trains_without_nan_with_its_defaults(kind, tmp_path):
     assert res.report["final_loss"] < res.history[0]["loss"]
     if kind == "laaf":
         assert "loss_slope_recovery" in res.history[0]
+
+
+# -- seed 002's other knobs: layer normalisation and early stopping, end to end ----------------------
+
+def test_early_stop_on_heldout_residual_stops_adam_and_says_why(tmp_path):
+    # lr 1e-9 leaves the held-out residual flat: the first evaluation sets the best, the next two do not
+    # beat it by 0.1%, so Adam stops at the third evaluation (step 30) of its 1000-step budget
+    cfg = pl.SolveConfig(steps=1000, lbfgs_steps=0, lr=1e-9, eval_every=10, early_stop=2, points=64, width=8, depth=2)
+    res = pl.solve("poisson1d", cfg, out=tmp_path / "stopped")
+    assert res.report["adam_steps"] == 30
+    assert res.report["adam_stop_reason"].startswith("early stop at step 30: held-out residual not improved in 2 ")
+    full = pl.solve("poisson1d", pl.SolveConfig(steps=40, lbfgs_steps=0, lr=1e-9, eval_every=10, points=64, width=8,
+                                                depth=2), out=tmp_path / "full")
+    assert full.report["adam_steps"] == 40 and full.report["adam_stop_reason"] == "step budget"
+
+
+def test_early_stop_waits_while_the_heldout_residual_improves(tmp_path):
+    cfg = pl.SolveConfig(steps=60, lbfgs_steps=0, lr=1e-2, eval_every=10, early_stop=2, points=64, width=8, depth=2)
+    res = pl.solve("poisson1d", cfg, out=tmp_path / "run")
+    evals = [r["heldout_residual"] for r in res.history if r.get("heldout_residual") is not None][:6]
+    # stop exactly when (and only when) two evaluations in a row fail to improve on the best by 0.1%
+    best, wait, expected = math.inf, 0, 60
+    for i, h in enumerate(evals):
+        if h < best * (1 - 1e-3):
+            best, wait = h, 0
+        else:
+            wait += 1
+            if wait == 2:
+                expected = 10 * (i + 1)
+                break
+    assert res.report["adam_steps"] == expected
+
+
+def test_cli_layer_norm_and_early_stop(run_cli, tmp_path):
+    out = tmp_path / "run"
+    rc, stdout, stderr = run_cli(["solve", "poisson1d", "--layer", "sine", "--layer-norm", "--steps", "500",
+                                  "--lbfgs-steps", "0", "--lr", "1e-9", "--eval-every", "5", "--early-stop", "1",
+                                  "--width", "8", "--depth", "2", "--points", "32", "--out", str(out)])
+    assert rc == 0, stderr
+    assert "Adam: early stop at step 10" in stdout
+    config = json.loads((out / "config.json").read_text())["config"]
+    report = json.loads((out / "report.json").read_text())
+    assert config["layer_norm"] is True and config["early_stop"] == 1 and report["adam_steps"] == 10
+
+
+def test_layer_norm_net_normalises_every_hidden_layer(tmp_path):
+    torch.manual_seed(0)
+    net = pl.Net(1, 1, width=16, depth=3, layer="yat", layer_norm=True)
+    assert len(net.norms) == 3
+    res = pl.solve("poisson1d", pl.SolveConfig(layer="yat", layer_norm=True, steps=30, lbfgs_steps=5, points=64),
+                   out=tmp_path / "run")
+    assert res.net.norms is not None and math.isfinite(res.rel_l2)

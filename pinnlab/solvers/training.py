@@ -65,6 +65,7 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
     lbfgs_stop: str = ""
+    adam_stop: str = ""            # why Adam ended before its step budget ("" when it ran them all)
     early_stop_best: float = math.inf
     early_stop_wait: int = 0
     last_eval: dict[str, float] = field(default_factory=dict)
@@ -212,6 +213,8 @@ class Trainer:
             if st.step % s.checkpoint_every == 0:
                 self._save()
             if s.early_stop and st.step % s.eval_every == 0 and self._early_stop_due():
+                st.adam_stop = (f"early stop at step {st.step}: held-out residual not improved in {s.early_stop} "
+                                f"evaluations (best {st.early_stop_best:.3g})")
                 break
 
     def _early_stop_due(self) -> bool:
