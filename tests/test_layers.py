@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -386,3 +387,26 @@ def test_layer_norm_net_normalises_every_hidden_layer(tmp_path):
     res = pl.solve("poisson1d", pl.SolveConfig(layer="yat", layer_norm=True, steps=30, lbfgs_steps=5, points=64),
                    out=tmp_path / "run")
     assert res.net.norms is not None and math.isfinite(res.rel_l2)
+
+
+def test_documented_user_kind_example_runs(tmp_path, monkeypatch, capsys):
+    """docs/layers.md's example, run as written (a shorter budget), with its jets checked against autograd."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "layers.md").read_text()
+    block = text.split("<!-- example: user kind", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert "steps=300" in block
+    monkeypatch.chdir(tmp_path)  # the example's run directory lands here
+    try:
+        exec(compile(block.replace("steps=300", "steps=30"), "docs/layers.md", "exec"), {})
+        rel_l2, engine = capsys.readouterr().out.split()
+        assert engine == "jets" and math.isfinite(float(rel_l2))
+        torch.manual_seed(0)
+        net = pl.Net(2, 1, width=6, depth=2, layer="isru", a="0.5").double()
+        _perturb(net, 4)
+        pts = torch.rand(20, 2, dtype=torch.float64) * 2 - 1
+        req = {"u": {(0, 0, 0), (0, 1), (1,)}}
+        assert resolve_engine(net, close_under_prefixes(req), "jets") == "jets"
+        jet, ref = (compute_fields(net, pts, req, ("x", "t"), ("u",), engine=e) for e in ("jets", "autograd"))
+        for idx in close_under_prefixes(req)["u"]:
+            torch.testing.assert_close(jet.data["u"][idx], ref.data["u"][idx], rtol=1e-9, atol=1e-11)
+    finally:
+        LAYER_KINDS.pop("isru", None)
