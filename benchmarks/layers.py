@@ -51,8 +51,8 @@ CONFIGS: list[tuple[str, str, dict, str | None]] = [
 QUICK = ["tanh", "sine w0=3", "yat eps=1", "auto pm c=0.5", "laaf neuron"]
 # equal width and depth for every kind; points reduced from the recipes to fit the budget
 SIZES = {"poisson1d": {"points": 256, "boundary_points": 2},
-         "heat1d": {"points": 600, "boundary_points": 100},
-         "burgers": {"points": 1000, "boundary_points": 150}}
+         "heat1d": {"points": 400, "boundary_points": 64},
+         "burgers": {"points": 600, "boundary_points": 100}}
 
 
 @dataclass
@@ -77,6 +77,29 @@ class Cost:
     ratio: float = 1.0
     mem_ratio: float = 1.0
     samples: list[float] = field(default_factory=list)
+
+
+def _cache_key(problem: str, label: str, seed: int, steps: int, width: int, depth: int, lbfgs: int) -> tuple:
+    return (problem, label, seed, steps, width, depth, lbfgs)
+
+
+def _load_cache(path: str | None) -> dict[tuple, Run]:
+    """Finished runs from earlier invocations with the same settings (and the same problem sizes)."""
+    out: dict[tuple, Run] = {}
+    if path and Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            d = json.loads(line)
+            if d.pop("sizes") == SIZES[d["problem"]]:
+                key = tuple(d.pop(k) for k in ("steps", "width", "depth", "lbfgs"))
+                out[_cache_key(d["problem"], d["label"], d["seed"], *key)] = Run(**d)
+    return out
+
+
+def _append_cache(path: str | None, r: Run, a) -> None:
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({**vars(r), "steps": a.steps, "width": a.width, "depth": a.depth,
+                                "lbfgs": a.lbfgs_steps, "sizes": SIZES[r.problem]}) + "\n")
 
 
 class _Serial:
@@ -199,7 +222,7 @@ def table(rows: list[dict]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         def f(v, fmt):
-            return format(v, fmt) if v is not None else "-"
+            return format(v, fmt) if v is not None else "-".rjust(int(fmt.split(".")[0]))
         lines.append(f"{r['problem']:<10} {r['config']:<17} {f(r['median'], '10.2e')} {f(r['min'], '9.1e')} "
                      f"{f(r['max'], '9.1e')} {f(r['ms_per_step'], '8.2f')} {f(r['cost_ratio'], '6.2f')} "
                      f"{f(r['mem_ratio'], '6.2f')} {f(r['loss'], '8.1e')}"
@@ -222,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=int, default=32)
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=1, help="training runs in parallel processes (one thread each)")
+    ap.add_argument("--cache", metavar="FILE", help="JSON lines of finished runs: reused, and appended to as runs end")
+    ap.add_argument("--no-cost", action="store_true", help="skip the cost (ms/step, memory) measurement")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     problems = a.problems.split(",")
@@ -233,15 +258,23 @@ def main(argv: list[str] | None = None) -> int:
     for label in labels:
         _config(label)
     t0 = time.perf_counter()
+    # configuration-major order: with --cache, an interrupted sweep has whole configurations done
     jobs = [(p, label, s, a.steps, a.width, a.depth, a.lbfgs_steps)
-            for p in problems for s in range(a.seeds) for label in labels]
-    runs = []
+            for label in labels for p in problems for s in range(a.seeds)]
+    cached = _load_cache(a.cache)
+    runs = [cached[j] for j in jobs if j in cached]
+    todo = [j for j in jobs if j not in cached]
     with ProcessPoolExecutor(a.jobs) if a.jobs > 1 else _Serial() as ex:
-        for r in ex.map(train_one, jobs):  # one line per run, so a long run shows its figures as it goes
+        for r in ex.map(train_one, todo):  # one line per run, so a long run shows its figures as it goes
             runs.append(r)
+            _append_cache(a.cache, r, a)
             print(f"  [{len(runs)}/{len(jobs)}] {r.problem} {r.label} seed {r.seed}: rel L2 {r.rel_l2:.3g}, "
                   f"loss {r.final_loss:.3g}, {r.status}, {r.wall_s:.1f} s", file=sys.stderr, flush=True)
-    costs = [c for p in problems for c in measure_cost(p, labels, a.timing_steps, a.width, a.depth)]
+    if a.no_cost:
+        costs = []
+    else:
+        costs = [c for p in problems for c in measure_cost(p, labels, a.timing_steps, a.width, a.depth)]
+    labels = [c[0] for c in CONFIGS if c[0] in labels]  # the table in kind order
     rows = summarise(runs, costs, labels, problems)
     print(f"layers: width {a.width}, depth {a.depth}, {a.steps} Adam steps (lr from each recipe) + "
           f"{a.lbfgs_steps} L-BFGS iterations, "
