@@ -45,9 +45,13 @@ def _lbfgs_start(history: list[dict]) -> tuple[float, float] | None:
     return None if first is None else (float(first["step"]), float(first["wall_s"]))
 
 
+ERRORS = (("rel_l2", "rel L2 error", "o-"), ("heldout_residual", "held-out residual RMS", "s--"))
+
+
 @styled
-def history_figure(history: list[dict], title: str) -> Figure:
-    """Loss terms (top) and rel L2 / held-out residual (bottom) against step (left) and wall time (right)."""
+def history_figure(history: list[dict], title: str, errors: tuple[tuple[str, str, str], ...] = ERRORS) -> Figure:
+    """Loss terms (top) and the ``errors`` columns (key, label, style) below, against step (left) and wall time
+    (right)."""
     fig = figure(10.0, 6.2)
     axes = fig.subplots(2, 2, sharex="col")
     terms = [k for k in (history[0] if history else {}) if k.startswith("loss")]
@@ -62,14 +66,15 @@ def history_figure(history: list[dict], title: str) -> Figure:
         ax.set_ylabel("loss")
         ax.legend(frameon=False, fontsize=7)
         ax2 = axes[1, col]
-        for k, label, style in (("rel_l2", "rel L2 error", "o-"), ("heldout_residual", "held-out residual RMS", "s--")):
+        for k, label, style in errors:
             xs = _column(history, k)
             ok = xs[2] > 0
             if ok.any():
                 ax2.semilogy(xs[xi][ok], xs[2][ok], style, ms=3, lw=1.0, label=label)
         ax2.set_xlabel(xlabel)
         ax2.set_ylabel("error")
-        ax2.legend(frameon=False, fontsize=7)
+        if ax2.get_legend_handles_labels()[0]:  # no evaluation yet: no legend (and no warning)
+            ax2.legend(frameon=False, fontsize=7)
         for a in (ax, ax2):
             a.grid(True, which="major", alpha=0.3)
             if boundary is not None:

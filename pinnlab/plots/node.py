@@ -17,6 +17,9 @@ from ..runs import PREDICTIONS, load_run
 from .style import check_format, figure, fmt_err, save, styled
 
 SHOWN = 3  # trajectories drawn in the time plots: the problem's own and two perturbed ones
+# the history's error panel: the errors a node run measures (trajectories on both windows, the field itself)
+ERRORS = (("rel_l2", "rel L2, training window", "o-"), ("rel_l2_extrapolation", "rel L2, extrapolation", "^-"),
+          ("vector_field_rel_l2", "vector field rel L2 (held-out states)", "s--"))
 
 
 def load_node(run_dir: Path) -> dict[str, np.ndarray] | None:
@@ -83,6 +86,7 @@ def phase_figure(d: dict[str, np.ndarray], title: str) -> Figure:
     fig = figure(4.6 * len(pairs), 4.4)
     axes = np.atleast_1d(fig.subplots(1, len(pairs)))
     train = d["times"] <= float(d["t_train_end"])
+    end = int(np.flatnonzero(train)[-1])
     for ax, (a, b) in zip(axes, pairs):
         for i in range(len(d["true"])):
             c = f"C{i % 10}"
@@ -92,7 +96,10 @@ def phase_figure(d: dict[str, np.ndarray], title: str) -> Figure:
                     label="learned (training window)" if i == 0 else None)
             ax.plot(d["pred"][i, ~train, a], d["pred"][i, ~train, b], color=c, lw=0.9, ls="--",
                     label="learned (extrapolation)" if i == 0 else None)
-            ax.plot(d["true"][i, 0, a], d["true"][i, 0, b], "o", color=c, ms=3)
+            ax.plot(d["true"][i, 0, a], d["true"][i, 0, b], "o", color=c, ms=3,
+                    label="initial state" if i == 0 else None)
+            ax.plot(d["true"][i, end, a], d["true"][i, end, b], "x", color=c, ms=5, mew=1.2,
+                    label="end of training window (truth)" if i == 0 else None)
         ax.set_xlabel(names[a])
         ax.set_ylabel(names[b])
     axes[0].legend(frameon=False, fontsize=7)
@@ -124,7 +131,8 @@ def vector_field_figure(d: dict[str, np.ndarray], title: str, report: dict | Non
     fig.colorbar(im, ax=axes[2], label="|f_θ − F|")
     vf = (report or {}).get("vector_field_rel_l2")
     axes[2].set_title(f"error (held-out states: rel L2 {fmt_err(vf)})")
-    axes[2].legend(frameon=False, fontsize=7, labelcolor="w", loc="upper right")
+    axes[2].legend(fontsize=7, labelcolor="w", loc="upper right", facecolor="0.15", edgecolor="none",
+                   framealpha=0.85)  # a dark box: the error map is bright where the text would sit
     for ax in axes:
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
@@ -145,7 +153,7 @@ def plot_node_run(run_dir: Path, fmt: str = "png") -> list[Path]:
     title = _title(run.report, run.config.get("problem", "?"))
     written = []
     if run.history:
-        written.append(save(history_figure(run.history, title), out_dir / f"history.{fmt}"))
+        written.append(save(history_figure(run.history, title, ERRORS), out_dir / f"history.{fmt}"))
     d = load_node(run_dir)
     if d is None:
         return written
