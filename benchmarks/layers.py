@@ -123,11 +123,13 @@ def _config(label: str):
     raise SystemExit(f"unknown configuration {label!r}")
 
 
-def solve_config(problem: str, label: str, seed: int, steps: int, width: int, depth: int, lbfgs: int = 0):
+def solve_config(problem: str, label: str, seed: int, steps: int, width: int, depth: int, lbfgs: int = 0,
+                 compile_: str = "off"):
     import pinnlab as pl
     _, kind, opts, init = _config(label)
     return pl.SolveConfig(layer=kind, layer_options=dict(opts), init=init, width=width, depth=depth, steps=steps,
-                          lbfgs_steps=lbfgs, seed=seed, eval_every=steps, checkpoint_every=steps, threads=1,
+                          lbfgs_steps=lbfgs, seed=seed, compile=compile_, eval_every=steps, checkpoint_every=steps,
+                          threads=1,
                           **SIZES[problem])
 
 
@@ -148,15 +150,18 @@ def train_one(args: tuple[str, str, int, int, int, int, int]) -> Run:
                rep.get("status", "?"), time.perf_counter() - t0, str(rep.get("derivatives", "")))
 
 
-def measure_cost(problem: str, labels: list[str], steps: int, width: int, depth: int) -> list[Cost]:
-    """Time per Adam step and saved-tensor bytes, the configurations' steps interleaved round-robin."""
+def measure_cost(problem: str, labels: list[str], steps: int, width: int, depth: int,
+                 compiled: bool = False) -> list[Cost]:
+    """Time per Adam step and saved-tensor bytes, the configurations' steps interleaved round-robin
+    (``compiled``: the jet loss through torch.compile, compiled during the warm-up step)."""
     torch.set_num_threads(1)
     from pinnlab.registry import get_problem
     from pinnlab.solvers.pinn import make_task
     prob = get_problem(problem)
     tasks, opts = {}, {}
     for label in labels:
-        cfg = solve_config(problem, label, 0, steps, width, depth).resolved(prob.recipe)
+        cfg = solve_config(problem, label, 0, steps, width, depth, compile_="on" if compiled else "off")
+        cfg = cfg.resolved(prob.recipe)
         torch.manual_seed(0)
         tasks[label] = make_task(prob, cfg)
         opts[label] = torch.optim.Adam(tasks[label].parameters(), lr=1e-3)
@@ -247,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="training runs in parallel processes (one thread each)")
     ap.add_argument("--cache", metavar="FILE", help="JSON lines of finished runs: reused, and appended to as runs end")
     ap.add_argument("--no-cost", action="store_true", help="skip the cost (ms/step, memory) measurement")
+    ap.add_argument("--cost-compiled", action="store_true", help="measure the cost with the loss compiled")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     problems = a.problems.split(",")
@@ -273,12 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     if a.no_cost:
         costs = []
     else:
-        costs = [c for p in problems for c in measure_cost(p, labels, a.timing_steps, a.width, a.depth)]
+        costs = [c for p in problems for c in measure_cost(p, labels, a.timing_steps, a.width, a.depth,
+                                                             a.cost_compiled)]
     labels = [c[0] for c in CONFIGS if c[0] in labels]  # the table in kind order
     rows = summarise(runs, costs, labels, problems)
     print(f"layers: width {a.width}, depth {a.depth}, {a.steps} Adam steps (lr from each recipe) + "
           f"{a.lbfgs_steps} L-BFGS iterations, "
-          f"{a.seeds} seed(s), torch threads 1, derivatives: {sorted({c.engine for c in costs})}")
+          f"{a.seeds} seed(s), torch threads 1, derivatives: {sorted({c.engine for c in costs})}"
+          + (", cost with the loss compiled" if a.cost_compiled else ""))
     print(table(rows))
     print(f"wall {time.perf_counter() - t0:.0f} s")
     if a.json:
