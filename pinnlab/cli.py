@@ -7,6 +7,7 @@ Exit codes: 0 done; 2 bad usage or input (one line on stderr, no traceback); 1 t
 from __future__ import annotations
 
 import ast
+import math
 import sys
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def _pairs(items: tuple[str, ...], what: str) -> dict[str, object]:
             value = ast.literal_eval(raw.strip())
         except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):  # not a literal: a bare string
             value = raw.strip()
+        if key.strip() in out:  # which one was meant is a guess: refuse it
+            raise ConfigError(f"{what} {key.strip()!r} is given twice")
         out[key.strip()] = value
     return out
 
@@ -37,9 +40,13 @@ def _pairs(items: tuple[str, ...], what: str) -> dict[str, object]:
 def _numbers(items: tuple[str, ...], what: str) -> dict[str, float]:
     out = {}
     for k, v in _pairs(items, what).items():
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
-            raise ConfigError(f"{what} {k}={v!r}: the value must be a number")
-        out[k] = float(v)
+        try:
+            number = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+        except OverflowError:  # an integer literal too large for a float
+            number = math.nan
+        if not math.isfinite(number):
+            raise ConfigError(f"{what} {k}={v!r}: the value must be a finite number")
+        out[k] = number
     return out
 
 
@@ -122,6 +129,14 @@ def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth
                        options={**_pairs(solver_opt, "--opt"), **({"adjoint": True} if adjoint else {})}).validate()
 
 
+def _only_resume_options(ctx: click.Context) -> None:
+    """A resumed run keeps the options it was started with (that is what makes it bit-identical)."""
+    given = [p.opts[0] for p in ctx.command.params if p.name not in ("resume", "quiet", "no_plot")
+             and ctx.get_parameter_source(p.name) not in (click.core.ParameterSource.DEFAULT, None)]
+    if given:
+        raise ConfigError(f"--resume continues a run with the options it was started with; drop {', '.join(given)}")
+
+
 @cli.command(name="solve")
 @click.argument("problem", required=False)
 @click.option("--layer", default=None, help="Layer kind (tanh, sine, yat, auto, ...).")
@@ -139,6 +154,7 @@ def solve_cmd(problem, layer, solver, seed, out, resume, no_plot, quiet, **share
         if resume is not None:
             if problem is not None:
                 raise ConfigError("give either PROBLEM or --resume DIR, not both")
+            _only_resume_options(click.get_current_context())
             result = runner.resume(resume, progress=progress)
         else:
             if problem is None:

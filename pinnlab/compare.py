@@ -247,15 +247,16 @@ def compare(problems: Sequence[str], layers: Sequence[str] | None = None, solver
     out = Path(out) if out is not None else Path("runs") / "compare"
     for note in notes:
         echo(note)
-    states = {spec: run_state(out / spec.relpath, cfg) for spec, cfg in grid}
-    todo = [(spec, cfg) for spec, cfg in grid if states[spec] != "done"]
-    counts = {k: sum(1 for s in states.values() if s == k) for k in ("new", "resume", "restart", "done")}
-    if todo:
-        out.mkdir(parents=True, exist_ok=True)
-        _run_all(todo, states, out, jobs, progress, plot, len(grid))
-    run_dirs = [out / spec.relpath for spec, _ in grid]
-    rows = summary_rows(run_dirs, root=out)
-    written = write_summaries(out, rows, plot=plot, fmt=fmt)
+    out.mkdir(parents=True, exist_ok=True)
+    with runs.dir_lock(out, "compare"):  # two compares in one folder would restart each other's runs
+        states = {spec: run_state(out / spec.relpath, cfg) for spec, cfg in grid}
+        todo = [(spec, cfg) for spec, cfg in grid if states[spec] != "done"]
+        counts = {k: sum(1 for s in states.values() if s == k) for k in ("new", "resume", "restart", "done")}
+        if todo:
+            _run_all(todo, states, out, jobs, progress, plot, len(grid))
+        run_dirs = [out / spec.relpath for spec, _ in grid]
+        rows = summary_rows(run_dirs, root=out)
+        written = write_summaries(out, rows, plot=plot, fmt=fmt)
     return Comparison(out, run_dirs, rows, counts, written)
 
 

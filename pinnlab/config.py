@@ -77,6 +77,8 @@ class SolveConfig:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ConfigError(f"{name.replace('_', '-')} must be a non-negative integer, got {v!r}")
+        if self.seed >= 2**63:  # torch.manual_seed takes a signed 64-bit integer
+            raise ConfigError(f"seed must be below 2**63, got {self.seed}")
         if self.lr is not None and not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
             raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
         for k, w in self.weights.items():

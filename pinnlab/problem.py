@@ -107,6 +107,11 @@ class Problem:
                 raise ProblemError(f"problem {self.name!r}: parameter {k}={v!r} is not a number")
         if self.exact is None and self.reference is None:
             raise ProblemError(f"problem {self.name!r}: give an exact solution or a Reference")
+        sizes = self.grid if isinstance(self.grid, Mapping) else dict.fromkeys(self.domain.names, self.grid)
+        for k in self.domain.names:
+            n = sizes.get(k)
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
+                raise ProblemError(f"problem {self.name!r}: grid size for {k!r} must be an integer >= 2, got {n!r}")
         for c in self.conditions:
             if not isinstance(c, Condition):
                 raise ProblemError(f"problem {self.name!r}: {c!r} is not a condition")
@@ -192,12 +197,19 @@ class Problem:
                 kwargs[name] = pts[:, self.domain.index(name)]
             else:
                 raise ProblemError(f"problem {self.name!r}: exact() takes unknown argument {name!r}")
-        out = self.exact(**kwargs)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        try:
+            out = self.exact(**kwargs)
+            outs = list(out) if isinstance(out, (list, tuple)) else [out]
+            cols = [torch.as_tensor(o, dtype=torch.float64) for o in outs]
+        except Exception as e:  # the user's own error, shown as one line
+            raise ProblemError(f"problem {self.name!r}: exact() raised {type(e).__name__}: {e}") from None
         if len(outs) != len(self.fields):
             raise ProblemError(f"problem {self.name!r}: exact() returned {len(outs)} fields, expected {len(self.fields)}")
-        cols = [torch.as_tensor(o, dtype=torch.float64).expand(len(pts)).reshape(-1) if torch.as_tensor(o).dim() == 0
-                else torch.as_tensor(o, dtype=torch.float64).reshape(-1) for o in outs]
+        for name, c in zip(self.fields, cols):
+            if c.dim() > 0 and c.numel() != len(pts):
+                raise ProblemError(f"problem {self.name!r}: exact() gave {tuple(c.shape)} values for field {name!r} "
+                                   f"at {len(pts)} points (expected one per point)")
+        cols = [c.expand(len(pts)).reshape(-1) if c.dim() == 0 else c.reshape(-1) for c in cols]
         return torch.stack(cols, dim=1).numpy()
 
     def evaluation(self) -> Evaluation:
@@ -209,7 +221,11 @@ class Problem:
                 axes, pts = self.domain.grid(self.grid)
                 values = self.exact_values(pts)
             else:
-                axes, vals = self.reference.solve(self.p)
+                try:
+                    axes, vals = self.reference.solve(self.p)
+                except Exception as e:  # the user's own error, shown as one line
+                    raise ProblemError(f"problem {self.name!r}: the reference solver raised {type(e).__name__}: "
+                                       f"{e}") from None
                 axes = {k: np.asarray(axes[k], dtype=float) for k in self.domain.names}
                 mesh = np.meshgrid(*axes.values(), indexing="ij")
                 pts = np.stack([m.ravel() for m in mesh], axis=1)

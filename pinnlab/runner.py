@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import io
 import platform
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 
 from . import runs
 from .config import SolveConfig
-from .errors import ConfigError, RunError
+from .errors import ConfigError, PinnlabError, RunError
 from .problem import Problem
 from .registry import get_problem
 from .solvers.training import Diverged, Interrupted, Schedule, Trainer, TrainState
@@ -81,27 +82,39 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
     problem = problem.with_params(**config.params)
     source = problem_source or problem.name
     _check_solver(problem, config)
+    # a residual or solution that raises fails here, before anything is written (evaluation() is cached)
+    _ = problem.requests
+    problem.evaluation()
     run_dir = runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}", runs_root)
-    runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": source,
-                                            "config": config.to_dict(), "versions": versions()})
-    return _execute(problem, config, run_dir, None, progress)
+    with runs.dir_lock(run_dir):
+        try:
+            runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": source,
+                                                    "config": config.to_dict(), "versions": versions()})
+            return _execute(problem, config, run_dir, None, progress)
+        except PinnlabError:
+            if not (run_dir / runs.CHECKPOINT).exists():  # bad input found at the first step: leave nothing behind
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
 
 
 def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | None = None) -> Result:
     """Continue an interrupted run in place; it ends as if it had never been interrupted."""
     run_dir = Path(run_dir)
-    run = runs.load_run(run_dir)
-    if run.status == "completed":
-        raise RunError(f"run {str(run_dir)!r} has already completed; nothing to resume")
-    try:
-        config = SolveConfig.from_dict(run.config["config"]).validate()
-        problem = get_problem(run.config["problem_source"]).with_params(**config.params)
-    except KeyError as e:
-        raise RunError(f"run {str(run_dir)!r} has an incompatible config.json (missing {e})") from None
-    ckpt_path = run_dir / runs.CHECKPOINT
-    if not ckpt_path.exists():
-        raise RunError(f"run {str(run_dir)!r} has no checkpoint yet: it cannot be resumed (start it again)")
-    return _execute(problem, config, run_dir, runs.load_checkpoint(ckpt_path), progress)
+    runs.load_run(run_dir)  # a missing or foreign directory is reported before it is locked
+    with runs.dir_lock(run_dir):
+        run = runs.load_run(run_dir)  # read again under the lock: another process may just have finished it
+        if run.status == "completed":
+            raise RunError(f"run {str(run_dir)!r} has already completed; nothing to resume")
+        try:
+            config = SolveConfig.from_dict(run.config["config"]).validate()
+            problem = get_problem(run.config["problem_source"]).with_params(**config.params)
+        except (KeyError, TypeError) as e:
+            raise RunError(f"run {str(run_dir)!r} has an incompatible config.json "
+                           f"({'missing ' + str(e) if isinstance(e, KeyError) else e})") from None
+        ckpt_path = run_dir / runs.CHECKPOINT
+        if not ckpt_path.exists():
+            raise RunError(f"run {str(run_dir)!r} has no checkpoint yet: it cannot be resumed (start it again)")
+        return _execute(problem, config, run_dir, runs.load_checkpoint(ckpt_path), progress)
 
 
 def _source(name: str) -> str:
@@ -139,7 +152,12 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
 
     trainer = Trainer(task, schedule, on_checkpoint, progress)
     if ckpt is not None:
-        trainer.restore(ckpt)
+        try:
+            trainer.restore(ckpt)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:  # another network, problem or version
+            why = " ".join(str(e).split())[:200]  # one line, however long torch's message is
+            raise RunError(f"run {str(run_dir)!r}: {runs.CHECKPOINT} is incompatible with its {runs.CONFIG} "
+                           f"({type(e).__name__}: {why})") from None
     status, message = "completed", ""
     try:
         trainer.run()

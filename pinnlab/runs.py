@@ -6,13 +6,14 @@ crash at any moment leaves either the old file or the new one, never a torn one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from .errors import RunError
 CONFIG, REPORT, HISTORY, CHECKPOINT, PREDICTIONS = (
     "config.json", "report.json", "history.csv", "checkpoint.pt", "predictions.npz")
 STATUSES = ("running", "completed", "interrupted", "diverged")
+LOCK = ".lock"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -131,6 +133,30 @@ def new_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") ->
         except FileExistsError:
             continue
 
+
+@contextlib.contextmanager
+def dir_lock(path: str | Path, what: str = "run") -> Iterator[None]:
+    """Hold an exclusive lock on the directory ``path`` while the block runs; a second process
+    asking for it gets a RunError at once instead of writing into the same files.
+
+    An OS file lock (flock) on ``path/.lock``: the kernel drops it when the process ends, even
+    on SIGKILL, so a killed run never leaves a stale lock behind.
+    """
+    try:
+        import fcntl
+    except ImportError:  # no flock on this platform: no protection, as before
+        yield
+        return
+    fh = open(Path(path) / LOCK, "a")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"{str(path)!r} is in use by another pinnlab {what}; "
+                           f"wait for it to end or use another directory") from None
+        yield  # nothing is written to the lock file: taking the lock changes no file in the folder
+    finally:
+        fh.close()
 
 @dataclass
 class Run:

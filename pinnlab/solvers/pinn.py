@@ -175,6 +175,13 @@ class PinnTask:
                 "ref": ev.values, "shape": np.array(ev.shape), **{f"axis_{k}": v for k, v in ev.axes.items()}}
 
 
+def check_config(problem: Problem, config: SolveConfig) -> None:
+    """The PINN solver has no solver-specific options: an --opt given to it would be silently lost."""
+    if config.options:
+        raise ConfigError(f"solver 'pinn' takes no --opt options (got {', '.join(map(repr, config.options))}); "
+                          f"--opt and --adjoint are for --solver node")
+
+
 def make_task(problem: Problem, config: SolveConfig) -> PinnTask:
     return PinnTask(problem, config, build_net(problem, config).to(config.torch_dtype).to(config.device))
 
