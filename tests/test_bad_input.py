@@ -8,11 +8,14 @@ pinnlab exception types instead of exiting.
 from __future__ import annotations
 
 import json
+import shutil
+import textwrap
 
 import pytest
-from conftest import TINY, VALID_PROBLEM
+from conftest import PROBLEM_HEADER, TINY, VALID_PROBLEM
 
 import pinnlab as pl
+from pinnlab import runs
 
 # (id, CLI arguments, substring the one-line message must contain). "{file:NAME}" is replaced by
 # the path of a problem file written from BROKEN_FILES[NAME]; "{tmp}" by the test's tmp dir.
@@ -75,6 +78,37 @@ CASES = [
     ("plot of a missing dir", ["plot", "{tmp}/nowhere"], "nowhere"),
     ("compare with an unknown layer", ["compare", "poisson1d", "--layers", "tanh,nope"], "'nope'"),
     ("compare with zero seeds", ["compare", "poisson1d", "--seeds", "0"], "seeds"),
+    ("exact solution of the wrong shape", ["solve", "{file:exactshape}"] + TINY, "exact() gave (2,) values"),
+    ("exact solution raises", ["solve", "{file:exactraise}"] + TINY, "exact() raised ZeroDivisionError"),
+    ("evaluation grid of one point", ["solve", "{file:grid1}"] + TINY, "grid size for 't'"),
+    ("condition on an unknown field", ["solve", "{file:condfield}"], "unknown field 'w'"),
+    ("condition on an unknown coordinate", ["solve", "{file:condcoord}"], "unknown coordinate 'x'"),
+    ("residual returns None", ["solve", "{file:resnone}"], "NoneType"),
+    ("residual with the wrong signature", ["solve", "{file:ressig}"], "TypeError"),
+    ("domain that is not a Box", ["solve", "{file:notbox}"], "must be a Box"),
+    ("infinite domain", ["solve", "{file:infbox}"], "finite"),
+    ("repeated field names", ["solve", "{file:dupfields}"], "repeated field"),
+    ("problem file calls sys.exit", ["solve", "{file:exits}"], "SystemExit"),
+    ("problem file is not .py", ["solve", "{tmp}/problem.txt"], ".py"),
+    ("--out is a file", ["solve", "poisson1d", "--out", "{tmp}/afile"] + TINY, "exists"),
+    ("zero eval-every", ["solve", "poisson1d", "--eval-every", "0"], "eval-every"),
+    ("negative resample-every", ["solve", "poisson1d", "--resample-every", "-1"], "resample-every"),
+    ("negative loss weight", ["solve", "poisson1d", "--weight", "residual=-1"], "non-negative"),
+    ("negative seed", ["solve", "poisson1d", "--seed", "-1"], "seed"),
+    ("seed beyond 64 bits", ["solve", "poisson1d", "--seed", str(2**70)], "seed must be below"),
+    ("--set overflowing to inf", ["solve", "burgers", "--set", "nu=1e400"], "finite"),
+    ("--set integer too big for a float", ["solve", "burgers", "--set", f"nu={10**400}"], "finite"),
+    ("--set given twice", ["solve", "burgers", "--set", "nu=0.1", "--set", "nu=0.2"], "twice"),
+    ("--layer-opt given twice", ["solve", "poisson1d", "--layer", "sine", "--layer-opt", "omega0=1",
+                                 "--layer-opt", "omega0=2"], "twice"),
+    ("--opt on the pinn solver", ["solve", "poisson1d", "--opt", "foo=1"], "solver 'pinn' takes no --opt"),
+    ("options beside --resume", ["solve", "--resume", "{tmp}/halfrun", "--steps", "5"], "drop --steps"),
+    ("resume a corrupt checkpoint", ["solve", "--resume", "{tmp}/corruptrun"], "cannot be read"),
+    ("resume a checkpoint of another network", ["solve", "--resume", "{tmp}/widerrun"], "incompatible"),
+    ("resume with a torn config.json", ["solve", "--resume", "{tmp}/tornrun"], "not valid JSON"),
+    ("resume a run another process holds", ["solve", "--resume", "{tmp}/busyrun"], "in use"),
+    ("compare into a folder another compare holds", ["compare", "poisson1d", "--out", "{tmp}/busycompare",
+                                                      "--seeds", "1"], "in use"),
 ]
 
 BROKEN_FILES = {
@@ -93,6 +127,17 @@ BROKEN_FILES = {
                                           "residual=lambda f, p: f.w.t + p.k * f.u"),
     "badpartial": VALID_PROBLEM.replace("residual=lambda f, p: f.u.t + p.k * f.u",
                                         "residual=lambda f, p: f.u.y + p.k * f.u"),
+    "exactshape": VALID_PROBLEM.replace("torch.exp(-p.k * t)", "torch.exp(-p.k * t)[:2]"),
+    "exactraise": VALID_PROBLEM.replace("torch.exp(-p.k * t)", "1 / 0"),
+    "grid1": VALID_PROBLEM.replace("grid=33", "grid=1"),
+    "condfield": VALID_PROBLEM.replace("Initial(u=1.0)", "Initial(w=1.0)"),
+    "condcoord": VALID_PROBLEM.replace("Initial(u=1.0)", "Dirichlet(u=0.0, on='x')"),
+    "resnone": VALID_PROBLEM.replace("residual=lambda f, p: f.u.t + p.k * f.u", "residual=lambda f, p: None"),
+    "ressig": VALID_PROBLEM.replace("residual=lambda f, p: f.u.t + p.k * f.u", "residual=lambda f: f.u.t"),
+    "notbox": VALID_PROBLEM.replace("domain=Box(t=(0.0, 1.0))", "domain=(0.0, 1.0)"),
+    "infbox": VALID_PROBLEM.replace("domain=Box(t=(0.0, 1.0))", "domain=Box(t=(0.0, math.inf))"),
+    "dupfields": VALID_PROBLEM.replace('fields=("u",)', 'fields=("u", "u")'),
+    "exits": "import sys\nsys.exit(3)\n",
 }
 
 
@@ -105,20 +150,42 @@ def _fill(args: list[str], tmp, files) -> list[str]:
     return out
 
 
-@pytest.fixture
-def broken(tmp_path, write_problem):
-    files = {name: write_problem(body, name=f"{name}.py") for name, body in BROKEN_FILES.items()}
-    (tmp_path / "notarun").mkdir()
-    (tmp_path / "exists").mkdir()
-    old = tmp_path / "oldrun"
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    """(folder, problem files): the broken files and run folders the cases refer to, made once."""
+    tmp = tmp_path_factory.mktemp("bad")
+    files = {}
+    for name, body in BROKEN_FILES.items():
+        files[name] = tmp / f"{name}.py"
+        files[name].write_text(PROBLEM_HEADER + textwrap.dedent(body))
+    (tmp / "problem.txt").write_text(VALID_PROBLEM)
+    (tmp / "afile").write_text("not a folder")
+    (tmp / "notarun").mkdir()
+    (tmp / "exists").mkdir()
+    old = tmp / "oldrun"
     old.mkdir()
     (old / "config.json").write_text(json.dumps({"problem": "poisson1d", "config": {}}))
     cfg = pl.SolveConfig(steps=2, lbfgs_steps=0, points=16, boundary_points=2, width=4, depth=1)
-    pl.solve("poisson1d", cfg, out=tmp_path / "donerun")
-    half = pl.solve("poisson1d", cfg, out=tmp_path / "halfrun").run_dir
+    done = pl.solve("poisson1d", cfg, out=tmp / "donerun").run_dir
+    half = tmp / "halfrun"
+    shutil.copytree(done, half)
     for name in ("checkpoint.pt", "report.json"):  # as if killed before its first checkpoint
         (half / name).unlink()
-    return files
+    shutil.copytree(done, tmp / "corruptrun")
+    (tmp / "corruptrun" / "report.json").unlink()
+    (tmp / "corruptrun" / "checkpoint.pt").write_bytes(b"\x80\x02 torn")
+    shutil.copytree(tmp / "corruptrun", tmp / "widerrun")
+    shutil.copy(done / "checkpoint.pt", tmp / "widerrun" / "checkpoint.pt")
+    wider = json.loads((done / "config.json").read_text())
+    wider["config"]["width"] = 9
+    (tmp / "widerrun" / "config.json").write_text(json.dumps(wider))
+    shutil.copytree(half, tmp / "tornrun")
+    (tmp / "tornrun" / "config.json").write_text('{"problem": "poiss')
+    shutil.copytree(half, tmp / "busyrun")
+    (tmp / "busycompare").mkdir()
+    # flock locks belong to an open file, so the in-process CLI meets these as another process would
+    with runs.dir_lock(tmp / "busyrun"), runs.dir_lock(tmp / "busycompare", "compare"):
+        yield tmp, files
 
 
 def _check_one_line(rc: int, err: str, needle: str) -> None:
@@ -130,22 +197,26 @@ def _check_one_line(rc: int, err: str, needle: str) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_exit_2(case, run_cli, broken, tmp_path, in_tmp_cwd):
+def test_bad_input_is_one_line_exit_2(case, run_cli, broken, in_tmp_cwd):
     _, args, needle = case
-    rc, _, err = run_cli(_fill(args, tmp_path, broken))
+    tmp, files = broken
+    rc, _, err = run_cli(_fill(args, tmp, files))
     _check_one_line(rc, err, needle)
+    left = list((in_tmp_cwd / "runs").glob("*")) if (in_tmp_cwd / "runs").exists() else []
+    assert left == [], "bad input must leave no run directory behind"
 
 
-def test_at_least_thirty_cases():
-    assert len(CASES) >= 30
+def test_at_least_thirty_distinct_cases():
+    assert len(CASES) >= 30 and len({c[0] for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] in (
     "unknown problem", "unknown layer option", "problem file fails to import", "residual raises", "--out exists")],
     ids=lambda c: c[0])
-def test_bad_input_through_the_real_console_script(case, run_cli, broken, tmp_path, in_tmp_cwd):
+def test_bad_input_through_the_real_console_script(case, run_cli, broken, in_tmp_cwd):
     _, args, needle = case
-    rc, _, err = run_cli(_fill(args, tmp_path, broken), subprocess=True)
+    tmp, files = broken
+    rc, _, err = run_cli(_fill(args, tmp, files), subprocess=True)
     _check_one_line(rc, err, needle)
 
 
@@ -177,7 +248,24 @@ API_CASES = [
     ("out exists", lambda t: (t / "e").mkdir() or pl.solve("poisson1d", pl.SolveConfig(steps=1), out=t / "e"),
      pl.RunError),
     ("node on a PDE", lambda t: pl.solve("heat1d", pl.SolveConfig(solver="node"), out=t / "r"), pl.ConfigError),
+    ("grid of one point", lambda t: pl.Problem(
+        name="x", domain=pl.Box(t=(0, 1)), fields=("u",), residual=lambda f, p: f.u, exact=lambda t: t, grid=1),
+     pl.ProblemError),
+    ("exact solution raises", lambda t: pl.solve(pl.Problem(
+        name="x", domain=pl.Box(t=(0, 1)), fields=("u",), residual=lambda f, p: f.u.t, exact=lambda t: t / 0.0 + {}),
+        pl.SolveConfig(steps=1), out=t / "r"), pl.ProblemError),
+    ("seed beyond 64 bits", lambda t: pl.SolveConfig(seed=2**70).validate(), pl.ConfigError),
+    ("solver option on pinn", lambda t: pl.solve("poisson1d", pl.SolveConfig(options={"adjoint": True}),
+                                                 out=t / "r"), pl.ConfigError),
+    ("resume a run in use", lambda t: _resume_while_locked(t), pl.RunError),
 ]
+
+
+def _resume_while_locked(tmp):
+    run = pl.solve("poisson1d", pl.SolveConfig(steps=2, lbfgs_steps=0, points=16, width=4, depth=1), out=tmp / "r")
+    (run.run_dir / "report.json").unlink()  # as if still running
+    with runs.dir_lock(run.run_dir):
+        pl.resume(run.run_dir)
 
 
 @pytest.mark.parametrize("case", API_CASES, ids=[c[0] for c in API_CASES])
@@ -187,3 +275,4 @@ def test_api_raises_documented_errors(case, tmp_path):
         fn(tmp_path)
     assert isinstance(info.value, pl.PinnlabError)
     assert "\n" not in str(info.value)
+    assert not (tmp_path / "r").exists() or case[0] == "resume a run in use"  # nothing written on bad input
