@@ -368,6 +368,9 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
             found.append(p)
             continue
         inner = sorted(c.parent for c in p.rglob(runs.CONFIG))
+        if (p / SUMMARY_CSV).exists():  # a compare folder: its grid order, so `report` prints summary.md's table
+            order = {str(p / r["run"]): i for i, r in enumerate(read_summary_csv(p / SUMMARY_CSV))}
+            inner.sort(key=lambda d: order.get(str(d), len(order)))
         if not inner:
             raise RunError(f"{str(p)!r} is neither a pinnlab run nor a folder of runs (no {runs.CONFIG} inside)")
         found += inner

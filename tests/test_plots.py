@@ -1,0 +1,104 @@
+"""Figures: a run's figures and a compare folder's figures are valid images of the size the figure
+code asks for; `pinnlab plot` redraws them byte for byte; compare redraws nothing when nothing changed."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pytest
+
+from pinnlab import runner
+from pinnlab.compare import compare
+from pinnlab.config import SolveConfig
+from pinnlab.plots import plot_run
+from pinnlab.plots.style import DPI
+
+CFG = dict(width=8, depth=2, steps=12, lbfgs_steps=2, points=40, boundary_points=6, eval_every=4)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) in pixels of a PNG, read through matplotlib (raises on a broken file)."""
+    img = mpimg.imread(path)
+    assert img.ndim == 3 and img.shape[2] in (3, 4)
+    assert img.std() > 0.01  # not a blank canvas
+    return img.shape[1], img.shape[0]
+
+
+def inches(width: float, height: float) -> tuple[int, int]:
+    return round(width * DPI), round(height * DPI)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("plots")
+    for name in ("decay", "heat1d"):
+        runner.solve(name, SolveConfig(layer="tanh", **CFG), out=root / name)
+    return root
+
+
+def test_one_coordinate_run_draws_curves_and_history(runs_dir):
+    written = plot_run(runs_dir / "decay")
+    names = sorted(p.name for p in written)
+    assert names == ["history.png", "solution.png"]
+    assert png_size(runs_dir / "decay" / "figures" / "solution.png") == inches(6.4, 4.8)
+    assert png_size(runs_dir / "decay" / "figures" / "history.png") == inches(10.0, 6.2)
+
+
+def test_two_coordinate_run_draws_heat_maps(runs_dir):
+    plot_run(runs_dir / "heat1d")
+    assert png_size(runs_dir / "heat1d" / "figures" / "solution.png") == inches(13.0, 2.9 + 0.4)
+
+
+def test_cli_plot_redraws_the_same_bytes(runs_dir, run_cli):
+    figs = runs_dir / "heat1d" / "figures"
+    plot_run(runs_dir / "heat1d")
+    before = {p.name: digest(p) for p in figs.iterdir()}
+    for p in figs.iterdir():
+        p.unlink()
+    rc, out, err = run_cli(["plot", str(runs_dir / "heat1d")])
+    assert rc == 0, err
+    assert sorted(Path(line).name for line in out.split()) == sorted(before)
+    assert {p.name: digest(p) for p in figs.iterdir()} == before
+
+
+def test_cli_plot_pdf(runs_dir, run_cli):
+    rc, out, err = run_cli(["plot", str(runs_dir / "decay"), "--format", "pdf"])
+    assert rc == 0, err
+    pdfs = sorted((runs_dir / "decay" / "figures").glob("*.pdf"))
+    assert [p.name for p in pdfs] == ["history.pdf", "solution.pdf"]
+    assert all(p.read_bytes().startswith(b"%PDF") for p in pdfs)
+
+
+@pytest.mark.parametrize("args, match", [(["--format", "svg"], "svg"), ([], "neither a pinnlab run")])
+def test_cli_plot_bad_input(tmp_path, runs_dir, run_cli, args, match):
+    target = runs_dir / "decay" if args else tmp_path
+    rc, _, err = run_cli(["plot", str(target), *args])
+    assert rc == 2 and match in err and len(err.strip().splitlines()) == 1
+
+
+def test_compare_figures_sizes_and_redraw(tmp_path, run_cli):
+    out = tmp_path / "cmp"
+    comp = compare(["heat1d"], ["tanh", "sine"], seeds=1, config=SolveConfig(**CFG), out=out, progress=False)
+    figs = out / "figures"
+    assert sorted(p.name for p in figs.iterdir()) == ["compare_fields_heat1d.png", "compare_rel_l2.png",
+                                                      "compare_time.png"]
+    assert png_size(figs / "compare_rel_l2.png") == inches(3.0 + 2.6, 3.6)
+    w, h = png_size(figs / "compare_time.png")
+    assert h == inches(6.4, 4.4)[1] and w == inches(6.4, 4.4)[0]
+    assert png_size(figs / "compare_fields_heat1d.png") == inches(1.5 + 3.2 * 2, 3.3)
+    for run in comp.runs:
+        assert {p.name for p in (run / "figures").iterdir()} == {"history.png", "solution.png"}
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+    compare(["heat1d"], ["tanh", "sine"], seeds=1, config=SolveConfig(**CFG), out=out, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == mtimes  # nothing redrawn
+    before = {p.name: digest(p) for p in figs.iterdir()}
+    rc, stdout, err = run_cli(["plot", str(out)])  # a compare folder: its comparison figures
+    assert rc == 0, err
+    assert sorted(Path(line).name for line in stdout.split()) == sorted(before)
+    assert {p.name: digest(p) for p in figs.iterdir()} == before
