@@ -1,15 +1,16 @@
 """Layer kinds on the built-in problems: accuracy per option at an equal step budget, and cost per step.
 
 For each kind the main option is swept (ω0 for sine; ε and the α/ε handling for yat; sign form,
-offset c and init for auto; mode for laaf) on poisson1d, heat1d and burgers, several seeds each,
-every run with the same width, depth, points, number of Adam steps and L-BFGS iterations (the
-same budget for all). Reported per problem and configuration: median, min and max relative L2
-error over seeds, and, measured separately with the steps of all configurations interleaved in
-one process, the time per training step and the memory the step keeps for its backward pass
-(bytes of saved tensors), both relative to tanh.
+offset c and init for auto; mode and slope-recovery weight for laaf) on poisson1d, heat1d and
+burgers, several seeds each, every run with the same width, depth, points, number of Adam steps
+and L-BFGS iterations (the same budget for all). Reported per problem and configuration: median,
+min and max relative L2 error over seeds, the median final loss, and, measured separately with
+the steps of all configurations interleaved in one process, the time per Adam step and the memory
+the step keeps for its backward pass (bytes of saved tensors), both relative to tanh.
 
     python benchmarks/layers.py --quick            # under a minute on 2 cores
-    python benchmarks/layers.py --jobs 2 --json layers.json
+    python benchmarks/layers.py --jobs 2 --steps 600 --lbfgs-steps 100 --json layers.json
+    python benchmarks/layers.py ... --cache runs.jsonl  # resumable: finished runs are kept and reused
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ CONFIGS: list[tuple[str, str, dict, str | None]] = [
     ("auto pm he", "auto", {"sign": "pm", "c": 0.5}, "he"),
     ("laaf neuron", "laaf", {"mode": "neuron"}, None),
     ("laaf layer", "laaf", {"mode": "layer"}, None),
+    ("laaf neuron rec=0", "laaf", {"mode": "neuron", "recovery": 0.0}, None),
 ]
 QUICK = ["tanh", "sine w0=3", "yat eps=1", "auto pm c=0.5", "laaf neuron"]
 # equal width and depth for every kind; points reduced from the recipes to fit the budget
