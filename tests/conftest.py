@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -94,6 +95,106 @@ def write_problem(tmp_path) -> Callable[[str, str], Path]:
         return path
 
     return write
+
+
+# A process that imports pinnlab once and then forks a child per job: each job is a real process
+# (its own signals, files and exit code) that starts in milliseconds instead of the seconds an
+# interpreter needs to import torch and scipy. That is what lets a test kill 20 runs or start
+# several at the same instant. The parent never runs torch code, so forking it is safe.
+LAUNCHER = r"""
+import json, os, sys, traceback
+import torch._dynamo  # torch.optim imports it (seconds) on first use: once here, not in every job
+import pinnlab.solvers.pinn
+from pinnlab.cli import main
+print("ready", flush=True)
+for line in sys.stdin:
+    req = json.loads(line)
+    if "wait" in req:
+        _, status = os.waitpid(req["wait"], 0)
+        print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
+        continue
+    pid = os.fork()
+    if pid:
+        print(json.dumps(pid), flush=True)
+        continue
+    code = 1
+    try:
+        os.chdir(req["cwd"])
+        for fd, name in ((1, req["stdout"]), (2, req["stderr"])):
+            os.dup2(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
+        if req.get("script"):
+            exec(compile(req["script"], "<job>", "exec"), {"__name__": "__job__", "ARGS": req["args"]})
+        else:
+            main(req["args"])
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+"""
+
+
+class Job:
+    """One forked ``pinnlab`` process: ``pid``, and its stdout/stderr once it has ended."""
+
+    def __init__(self, launcher: Launcher, pid: int, out: Path, err: Path):
+        self.launcher, self.pid, self._out, self._err = launcher, pid, out, err
+        self.returncode: int | None = None
+
+    def wait(self) -> int:
+        """Exit code (negative: killed by that signal), as ``subprocess`` reports it."""
+        if self.returncode is None:
+            self.returncode = self.launcher._ask({"wait": self.pid})
+        return self.returncode
+
+    def signal(self, sig: int) -> None:
+        os.kill(self.pid, sig)
+
+    @property
+    def stdout(self) -> str:
+        return self._out.read_text()
+
+    @property
+    def stderr(self) -> str:
+        return self._err.read_text()
+
+
+class Launcher:
+    """Starts ``pinnlab`` CLI commands (or a Python ``script`` given ``ARGS``) as forked processes."""
+
+    def __init__(self, logs: Path):
+        self.logs, self.count = logs, 0
+        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def _ask(self, req: dict):
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def start(self, args: list[str], cwd: Path, script: str | None = None) -> Job:
+        self.count += 1
+        out, err = self.logs / f"job{self.count}.out", self.logs / f"job{self.count}.err"
+        pid = self._ask({"args": [str(a) for a in args], "cwd": str(cwd), "stdout": str(out), "stderr": str(err),
+                         "script": script})
+        return Job(self, pid, out, err)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def launcher(tmp_path_factory):
+    """A session-wide :class:`Launcher` (one interpreter start-up for every forked job)."""
+    la = Launcher(tmp_path_factory.mktemp("jobs"))
+    yield la
+    la.close()
 
 
 @pytest.fixture
