@@ -17,6 +17,7 @@ from ..runs import PREDICTIONS, load_run
 from .style import check_format, figure, fmt_err, save, styled
 
 SHOWN = 3  # trajectories drawn in the time plots: the problem's own and two perturbed ones
+PHASE_SHOWN = 4  # and in the phase portraits (more overlap into a tangle on spirals)
 # the history's error panel: the errors a node run measures (trajectories on both windows, the field itself)
 ERRORS = (("rel_l2", "rel L2, training window", "o-"), ("rel_l2_extrapolation", "rel L2, extrapolation", "^-"),
           ("vector_field_rel_l2", "vector field rel L2 (held-out states)", "s--"))
@@ -35,8 +36,10 @@ def load_node(run_dir: Path) -> dict[str, np.ndarray] | None:
 
 def _title(report: dict | None, problem: str) -> str:
     r = report or {}
-    return (f"{r.get('problem', problem)} — neural ODE ({r.get('layer', '?')}, seed {r.get('seed', '?')}): "
-            f"rel L2 train {fmt_err(r.get('rel_l2'))}, extrapolation {fmt_err(r.get('rel_l2_extrapolation'))}")
+    # two lines: one would be cut off by the narrower figures
+    return (f"{r.get('problem', problem)} — neural ODE ({r.get('layer', '?')}, seed {r.get('seed', '?')})\n"
+            f"rel L2 training window {fmt_err(r.get('rel_l2'))}, "
+            f"extrapolation {fmt_err(r.get('rel_l2_extrapolation'))}")
 
 
 def _window(ax, t_end: float, t_max: float) -> None:
@@ -80,15 +83,16 @@ def trajectory_figure(d: dict[str, np.ndarray], title: str) -> Figure:
 
 @styled
 def phase_figure(d: dict[str, np.ndarray], title: str) -> Figure:
-    """Phase portraits (state pairs) of every training trajectory: truth vs learned over the whole time span."""
+    """Phase portraits (state pairs) of the first training trajectories: truth vs learned over the whole span."""
     names = [str(n) for n in d["fields"]]
     pairs = [(0, 1)] if len(names) == 2 else [(0, 1), (0, 2), (1, 2)]
     fig = figure(4.6 * len(pairs), 4.4)
     axes = np.atleast_1d(fig.subplots(1, len(pairs)))
     train = d["times"] <= float(d["t_train_end"])
     end = int(np.flatnonzero(train)[-1])
+    shown = min(PHASE_SHOWN, len(d["true"]))
     for ax, (a, b) in zip(axes, pairs):
-        for i in range(len(d["true"])):
+        for i in range(shown):
             c = f"C{i % 10}"
             ax.plot(d["true"][i, :, a], d["true"][i, :, b], color=c, lw=2.4, alpha=0.35,
                     label="truth" if i == 0 else None)
@@ -102,8 +106,11 @@ def phase_figure(d: dict[str, np.ndarray], title: str) -> Figure:
                     label="end of training window (truth)" if i == 0 else None)
         ax.set_xlabel(names[a])
         ax.set_ylabel(names[b])
-    axes[0].legend(frameon=False, fontsize=7)
-    fig.suptitle(title.replace(": ", ":\n", 1) if len(pairs) == 1 else title)
+        ax.set_title(f"{shown} of {len(d['true'])} training trajectories", fontsize=8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2 if len(pairs) == 1 else 5,
+               frameon=False,
+               fontsize=7)  # below the axes: inside, it covers orbits
+    fig.suptitle(title)
     return fig
 
 
