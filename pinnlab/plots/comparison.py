@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from .data import GridPrediction, load_grid
 from .fields import orientation
@@ -87,16 +89,17 @@ def error_vs_time(rows: Sequence[dict[str, Any]]) -> Figure:
             ax.scatter(r["wall_s"], r["rel_l2"], color=f"C{labels.index(combo(r, solvers))}",
                        marker=MARKERS[problems.index(r["problem"]) % len(MARKERS)], s=30, edgecolors="k",
                        linewidths=0.4, zorder=3)
-    for i, lab in enumerate(labels):
-        ax.scatter([], [], color=f"C{i}", marker="s", label=lab)
-    for j, prob in enumerate(problems):
-        ax.scatter([], [], color="0.6", marker=MARKERS[j % len(MARKERS)], label=prob, edgecolors="k", linewidths=0.4)
+    # colour entries as patches: a square marker would read as the problem drawn with squares
+    handles = [Patch(facecolor=f"C{i}", edgecolor="k", linewidth=0.4, label=lab) for i, lab in enumerate(labels)]
+    handles += [Line2D([], [], ls="", color="0.6", marker=MARKERS[j % len(MARKERS)], markeredgecolor="k",
+                       markeredgewidth=0.4, label=prob) for j, prob in enumerate(problems)]
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("wall time [s]")
     ax.set_ylabel("rel L2 error vs reference")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(handles=handles, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5),
+              title="colour: layer kind" + (" / solver" if len(solvers) > 1 else "") + "\nmarker: problem")
     ax.set_title("Error against cost, one point per run")
     return fig
 
