@@ -102,6 +102,8 @@ _RUN_OPTIONS = [
     click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a problem parameter."),
     click.option("--weight", multiple=True, metavar="TERM=W", help="Loss weight: residual, conditions or a term name."),
     click.option("--eval-every", type=int, default=250, help="Measure the error every N steps."),
+    click.option("--checkpoint-every", type=int, default=500,
+                 help="Write the checkpoint every N steps (what a kill -9 can lose)."),
     click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain."),
     click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE", help="Solver-specific option (node, rai)."),
     click.option("--adjoint", is_flag=True, help="node: gradients by the adjoint method (same as --opt adjoint=true)."),
@@ -117,7 +119,8 @@ def run_options(fn):
 
 def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth, steps, lbfgs_steps, lr, points,
                   boundary_points, sampler, resample_every, device, dtype, lbfgs_dtype, threads, derivatives,
-                  compile_, hard, set_, weight, eval_every, early_stop, solver_opt, adjoint=False) -> SolveConfig:
+                  compile_, hard, set_, weight, eval_every, early_stop, solver_opt, adjoint=False,
+                  checkpoint_every=500) -> SolveConfig:
     """A validated SolveConfig from the command-line values."""
     return SolveConfig(solver=solver, layer=layer, layer_options=_pairs(layer_opt, "--layer-opt"),
                        init=init, layer_norm=layer_norm, width=width, depth=depth, steps=steps,
@@ -126,6 +129,7 @@ def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth
                        dtype=dtype, lbfgs_dtype=lbfgs_dtype, threads=threads, derivatives=derivatives,
                        compile=compile_, hard=hard, params=_numbers(set_, "--set"),
                        weights=_numbers(weight, "--weight"), eval_every=eval_every, early_stop=early_stop,
+                       checkpoint_every=checkpoint_every,
                        options={**_pairs(solver_opt, "--opt"), **({"adjoint": True} if adjoint else {})}).validate()
 
 

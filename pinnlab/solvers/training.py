@@ -176,7 +176,7 @@ class Trainer:
             bad = [k for k, v in terms.items() if not torch.isfinite(v)]
             params_bad = any(not torch.isfinite(p).all() for p in self.task.parameters())
             what = "parameters became non-finite" if params_bad else f"non-finite loss term(s): {', '.join(bad)}"
-            raise Diverged(what)
+            raise Diverged(f"{what} at step {self.state.step + self.state.lbfgs_iters + 1}")
         return total, terms
 
     def _track_best(self, loss: float) -> None:
