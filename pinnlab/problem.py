@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -143,14 +144,15 @@ class Problem:
         """The partials each part needs: ``{"residual": {...}, "cond0": {...}, ...}``."""
         out = {"residual": self._record(lambda f: self.residual_terms(f))}
         for i, c in enumerate(self.conditions):
-            out[f"cond{i}"] = self._record(lambda f, c=c: c.residuals(f, self.p), what=f"condition {i} ({c.kind})")
+            n = len(getattr(c, "points", ())) or 4  # point data: a dry run at as many points as it has values
+            out[f"cond{i}"] = self._record(lambda f, c=c: c.residuals(f, self.p), what=f"condition {i} ({c.kind})", n=n)
         return out
 
     def all_requests(self) -> dict[str, set[MultiIndex]]:
         return merge_requests(*self.requests.values())
 
-    def _record(self, fn, what="residual"):
-        rec = Recorder(self.domain.names, self.fields)
+    def _record(self, fn, what="residual", n: int = 4):
+        rec = Recorder(self.domain.names, self.fields, n=n)
         try:
             fn(rec)
         except ProblemError:
@@ -214,8 +216,11 @@ class Problem:
 
     def evaluation(self) -> Evaluation:
         """The grid the error is measured on and the solution there."""
-        key = tuple(sorted(self.params.items()))
-        cache = _EVAL_CACHE.setdefault(id(self.reference or self.exact), {})
+        # keyed by the solution object itself, not its id(): an id is reused once a function is freed
+        source = self.reference or self.exact
+        grid = tuple(sorted(self.grid.items())) if isinstance(self.grid, Mapping) else self.grid
+        key = (tuple(sorted(self.params.items())), grid, tuple(self.domain.ranges.items()), self.fields)
+        cache = _EVAL_CACHE.setdefault(source, {})
         if key not in cache:
             if self.exact is not None:
                 axes, pts = self.domain.grid(self.grid)
@@ -267,7 +272,7 @@ class Evaluation:
         return tuple(len(a) for a in self.axes.values())
 
 
-_EVAL_CACHE: dict[int, dict] = {}
+_EVAL_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # freed with its solution
 
 
 def parse_set(items: Sequence[str]) -> dict[str, float]:

@@ -105,3 +105,88 @@ def test_problem_parameters_must_be_numbers(params):
             make()
     else:
         assert make().params == params
+
+
+# -- KEY=VALUE lists, solve options, conditions and evaluation grids ---------------------------------
+
+@FAST
+@given(st.lists(st.tuples(names, st.one_of(finite, st.integers(-99, 99), names)), max_size=6))
+def test_key_value_lists_parse_or_refuse_repeated_keys(pairs):
+    items = tuple(f"{k}={v}" for k, v in pairs)
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) < len(keys):
+        with pytest.raises(pl.ConfigError, match="twice"):
+            _pairs(items, "--layer-opt")
+    else:
+        assert list(_pairs(items, "--layer-opt")) == keys
+
+
+@FAST
+@given(names, st.sampled_from(["inf", "-inf", "nan", "1e400", "-1e999", str(10**400), "float('inf')"]))
+def test_non_finite_numbers_are_refused(key, raw):
+    with pytest.raises(pl.ConfigError, match=key):
+        _numbers((f"{key}={raw}",), "--set")
+
+
+SIZES = ("width", "depth", "steps", "points", "boundary_points", "threads", "eval_every", "checkpoint_every")
+
+
+@FAST
+@given(st.sampled_from(SIZES), st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.booleans(),
+                                         st.text(max_size=3)))
+def test_solve_config_sizes_are_positive_integers_or_a_config_error(name, value):
+    cfg = pl.SolveConfig(**{name: value})
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        assert cfg.validate() is cfg
+    else:
+        with pytest.raises(pl.ConfigError, match=name.replace("_", "-")):
+            cfg.validate()
+
+
+def _tiny_problem(**kw) -> pl.Problem:
+    base = dict(name="p", domain=pl.Box(x=(-1.0, 1.0), t=(0.0, 1.0)), fields=("u", "v"),
+                residual=lambda f, p: [f.u.t - f.u.xx, f.v.t - f.v.xx], exact=lambda x, t: (x * t, x + t))
+    return pl.Problem(**{**base, **kw})
+
+
+@FAST
+@given(st.sampled_from(["u", "v", "w", "x", "t"]), st.sampled_from(["x", "t", "y"]),
+       st.sampled_from(["dirichlet", "neumann", "initial", "rate"]), finite)
+def test_conditions_on_known_fields_and_coordinates_build_others_are_problem_errors(field, coord, kind, value):
+    make = {"dirichlet": lambda: pl.Dirichlet(on=coord, **{field: value}),
+            "neumann": lambda: pl.Neumann(on=coord, **{field: value}),
+            "initial": lambda: pl.Initial(**{field: value}),
+            "rate": lambda: pl.InitialRate(**{field: value})}[kind]
+    on = coord if kind in ("dirichlet", "neumann") else "t"
+    if field in ("u", "v") and on in ("x", "t"):
+        problem = _tiny_problem(conditions=[make()])
+        assert set(problem.requests) == {"residual", "cond0"}
+    else:
+        with pytest.raises(pl.ProblemError):
+            _tiny_problem(conditions=[make()])
+
+
+@FAST
+@given(st.lists(st.tuples(st.floats(-2, 2), st.floats(-0.5, 1.5), finite), min_size=1, max_size=8))
+def test_point_data_inside_the_domain_builds_outside_is_a_problem_error(rows):
+    pts = np.array([[x, t] for x, t, _ in rows])
+    data = pl.PointData(pts, u=np.array([v for _, _, v in rows]))
+    # the box admits points within 1e-9 of its range beyond its faces (rounding on the boundary)
+    inside = ((np.abs(pts[:, 0]) <= 1 + 2e-9) & (pts[:, 1] >= -1e-9) & (pts[:, 1] <= 1 + 1e-9)).all()
+    if inside:
+        assert _tiny_problem(conditions=[data]).conditions[0] is data
+    else:
+        with pytest.raises(pl.ProblemError, match="outside"):
+            _tiny_problem(conditions=[data])
+
+
+@FAST
+@given(st.one_of(st.integers(-5, 40), st.dictionaries(st.sampled_from(["x", "t"]), st.integers(-2, 12))))
+def test_evaluation_grids_of_two_or_more_points_per_coordinate(grid):
+    sizes = grid if isinstance(grid, dict) else {"x": grid, "t": grid}
+    if all(sizes.get(k, 0) >= 2 for k in ("x", "t")):
+        ev = _tiny_problem(grid=grid).evaluation()
+        assert ev.values.shape == (sizes["x"] * sizes["t"], 2) and np.isfinite(ev.values).all()
+    else:
+        with pytest.raises(pl.ProblemError, match="grid size"):
+            _tiny_problem(grid=grid)
