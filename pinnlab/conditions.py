@@ -62,6 +62,10 @@ class Condition:
             if name not in fields:
                 raise ProblemError(f"{type(self).__name__} refers to unknown field {name!r} "
                                    f"(fields: {', '.join(fields)})")
+            value = self.values.get(name)  # periodic conditions name fields without values
+            if isinstance(value, (int, float, np.ndarray)) and not np.isfinite(value).all():
+                got = value if not isinstance(value, np.ndarray) else f"{(~np.isfinite(value)).sum()} non-finite values"
+                raise ProblemError(f"{type(self).__name__} {name}: values must be finite numbers, got {got}")
         if self.on is not None and self.on not in domain.names:
             raise ProblemError(f"{type(self).__name__} on unknown coordinate {self.on!r} "
                                f"(coordinates: {', '.join(domain.names)})")

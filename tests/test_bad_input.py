@@ -88,6 +88,8 @@ CASES = [
     ("domain that is not a Box", ["solve", "{file:notbox}"], "must be a Box"),
     ("infinite domain", ["solve", "{file:infbox}"], "finite"),
     ("repeated field names", ["solve", "{file:dupfields}"], "repeated field"),
+    ("condition value not finite", ["solve", "{file:nancond}"], "Initial u: values must be finite"),
+    ("point data not finite", ["solve", "{file:nandata}"], "50 non-finite values"),
     ("problem file calls sys.exit", ["solve", "{file:exits}"], "SystemExit"),
     ("problem file is not .py", ["solve", "{tmp}/problem.txt"], ".py"),
     ("--out is a file", ["solve", "poisson1d", "--out", "{tmp}/afile"] + TINY, "exists"),
@@ -138,6 +140,8 @@ BROKEN_FILES = {
     "infbox": VALID_PROBLEM.replace("domain=Box(t=(0.0, 1.0))", "domain=Box(t=(0.0, math.inf))"),
     "dupfields": VALID_PROBLEM.replace('fields=("u",)', 'fields=("u", "u")'),
     "exits": "import sys\nsys.exit(3)\n",
+    "nancond": VALID_PROBLEM.replace("Initial(u=1.0)", "Initial(u=float('nan'))"),
+    "nandata": VALID_PROBLEM.replace("Initial(u=1.0)", "PointData(np.linspace(0, 1, 50)[:, None], u=np.full(50, np.inf))"),
 }
 
 
