@@ -41,8 +41,12 @@ def _column(history: list[dict], key: str) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _lbfgs_start(history: list[dict]) -> tuple[float, float] | None:
-    first = next((r for r in history if r.get("phase") == "lbfgs"), None)
-    return None if first is None else (float(first["step"]), float(first["wall_s"]))
+    i = next((i for i, r in enumerate(history) if r.get("phase") == "lbfgs"), None)
+    if i is None:
+        return None
+    # the switch happened at the last Adam row; the first L-BFGS row is logged a chunk of iterations later
+    at = history[i - 1] if i > 0 else history[i]
+    return float(at["step"]), float(at["wall_s"])
 
 
 ERRORS = (("rel_l2", "rel L2 error", "o-"), ("heldout_residual", "held-out residual RMS", "s--"))
@@ -72,7 +76,7 @@ def history_figure(history: list[dict], title: str, errors: tuple[tuple[str, str
             if ok.any():
                 ax2.semilogy(xs[xi][ok], xs[2][ok], style, ms=3, lw=1.0, label=label)
         ax2.set_xlabel(xlabel)
-        ax2.set_ylabel("error")
+        ax2.set_ylabel("rel L2 error / residual RMS")
         if ax2.get_legend_handles_labels()[0]:  # no evaluation yet: no legend (and no warning)
             ax2.legend(frameon=False, fontsize=7)
         for a in (ax, ax2):
