@@ -1,5 +1,6 @@
 """The neural-ODE solver: training data, adjoint gradients, a learned rate, bad options, resume, outputs."""
 
+import json
 import os
 import signal
 
@@ -146,3 +147,13 @@ def test_report_predictions_and_figures(tmp_path):
         assert float(d["t_train_end"]) == pytest.approx(6.0)
     names = sorted(p.name for p in plot_node_run(r.run_dir))
     assert names == ["history.png", "phase.png", "trajectories.png", "vector_field.png"]
+
+
+def test_cli_summary_states_the_extrapolation_error(run_cli, tmp_path):
+    out = tmp_path / "run"
+    rc, stdout, err = run_cli(["solve", "decay", "--solver", "node", "--steps", "3", "--no-plot", "--out", str(out),
+                               "--opt", "trajectories=2", "--opt", "samples=11", "--opt", "window=3"])
+    assert rc == 0, err
+    assert "extrapolation window: rel L2" in stdout and "learned vector field: rel L2" in stdout, stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["rel_l2_extrapolation"] > 0 and report["node"]["t_train_end"] == pytest.approx(0.6 * 4.0)
