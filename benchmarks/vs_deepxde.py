@@ -17,7 +17,8 @@ Two phases:
 
 DeepXDE is optional: `pip install -e '.[peers]'`. Without it the script says so and exits 0.
 
-    python benchmarks/vs_deepxde.py --quick          # 300 Adam steps, 50 L-BFGS
+    python benchmarks/vs_deepxde.py --quick          # 300 Adam steps, 50 L-BFGS (pinnlab eager)
+    python benchmarks/vs_deepxde.py --quick --timing-only --compile on
     python benchmarks/vs_deepxde.py --json vs_deepxde.json
 """
 
@@ -103,12 +104,12 @@ def run_deepxde(steps: int, lbfgs: int, seed: int, points: np.ndarray, values: n
 
 
 # -- pinnlab -------------------------------------------------------------------------------------
-def pinnlab_config(steps: int, lbfgs: int, seed: int, device: str, threads: int):
+def pinnlab_config(steps: int, lbfgs: int, seed: int, device: str, threads: int, compile_: str):
     import pinnlab as pl
 
     return pl.SolveConfig(layer="tanh", width=20, depth=3, init="xavier", points=2540, boundary_points=160,
                           steps=steps, lbfgs_steps=lbfgs, lr=1e-3, dtype="float32", lbfgs_dtype="float32",
-                          seed=seed, device=device, threads=threads, eval_every=max(steps, 1),
+                          seed=seed, device=device, threads=threads, compile=compile_, eval_every=max(steps, 1),
                           checkpoint_every=10**9)
 
 
@@ -181,6 +182,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=None, help="interleaved timing blocks per tool (default 10, quick 3)")
     p.add_argument("--block", type=int, default=None, help="Adam steps per timing block (default 100, quick 50)")
     p.add_argument("--timing-only", action="store_true", help="only phase 1 (ms per Adam step), no full runs")
+    p.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
+                   help="pinnlab's --compile (auto: compiled for runs of 4000+ Adam steps)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     setup(args)
@@ -192,7 +195,7 @@ def main() -> None:
     steps = args.steps or (300 if args.quick else 15000)
     lbfgs = args.lbfgs if args.lbfgs is not None else (50 if args.quick else 2000)
     rounds, block = args.rounds or (3 if args.quick else 10), args.block or (50 if args.quick else 100)
-    cfg = pinnlab_config(steps, lbfgs, args.seed, args.device, args.threads)
+    cfg = pinnlab_config(steps, lbfgs, args.seed, args.device, args.threads, args.compile)
 
     timing = interleaved(steps, lbfgs, args.seed, cfg, rounds, block)
     head = (f"Burgers, 2->20x3->1 tanh, float32, {args.threads} thread(s), {args.device}, torch {torch.__version__}, "
