@@ -13,6 +13,7 @@ ms_autograd / ms_jets from the same run. The "engine ran" column says which engi
     python benchmarks/derivatives.py --quick
     python benchmarks/derivatives.py --compile --func --json derivatives.json
     python benchmarks/derivatives.py --device cuda --compile reduce-overhead   # CUDA graphs
+    python benchmarks/derivatives.py --cases "burgers 20x3" --compile --profile 12
     python benchmarks/derivatives.py --quick
     python benchmarks/derivatives.py --compile --json derivatives.json
 """
@@ -82,7 +83,7 @@ def make_step(problem, net, x, engine):
     return loss
 
 
-def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeats):
+def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeats, profile=0):
     problem = get_problem(pname)
     torch.manual_seed(0)
     net = Net(problem.domain.dim, len(problem.fields), width, depth, layer,
@@ -122,7 +123,22 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
         if e in ("jets", "autograd") or device.type == "cuda":
             row[f"mb_{e}"] = peak_mb(stepper(loss), device)
         row[f"peak_mb_{e}"] = alloc_peak_mb(stepper(loss), device)
+    if profile:
+        for e, loss in losses.items():
+            print_profile(f"{name}, {e}", stepper(loss), device, profile)
     return row
+
+
+def print_profile(title: str, step, device: torch.device, top: int) -> None:
+    """Where a step's time goes: the operators with the most self time over 3 steps."""
+    from torch.profiler import ProfilerActivity, profile
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=acts) as prof:
+        for _ in range(3):
+            step()
+    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    print(f"\n-- profile: {title} (3 steps) --")
+    print(prof.key_averages().table(sort_by=key, row_limit=top))
 
 
 def main() -> None:
@@ -132,14 +148,21 @@ def main() -> None:
                    help="also time the jet step compiled by torch.compile (once per case); optional mode, "
                         "e.g. reduce-overhead for CUDA graphs")
     p.add_argument("--func", action="store_true", help="also time torch.func (vmap of nested jacrev/jacfwd)")
+    p.add_argument("--profile", type=int, default=0, metavar="K",
+                   help="print the K operators with the most self time per engine and case")
+    p.add_argument("--cases", help="comma-separated substrings: run only the cases whose name contains one")
     p.add_argument("--repeats", type=int, default=None, help="timed steps per engine (default 15, quick 6)")
     args = p.parse_args()
     device = setup(args)
     cases = [c for c in CASES if c[0] in QUICK] if args.quick else CASES
+    if args.cases:
+        cases = [c for c in cases if any(w.strip() in c[0] for w in args.cases.split(","))]
+        if not cases:
+            raise SystemExit(f"--cases {args.cases!r} matches none of: {', '.join(c[0] for c in CASES)}")
     repeats = args.repeats or (6 if args.quick else 15)
     rows = []
     for case in cases:
-        row = run_case(*case, device, args.compile, args.func, repeats)
+        row = run_case(*case, device, args.compile, args.func, repeats, args.profile)
         rows.append(row)
         print(f"  {row['case']}: jets ({row['engine_ran']} ran) {row['ms_jets']:.1f} ms, "
               f"autograd {row['ms_autograd']:.1f} ms", flush=True)
