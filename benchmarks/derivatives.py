@@ -14,8 +14,6 @@ ms_autograd / ms_jets from the same run. The "engine ran" column says which engi
     python benchmarks/derivatives.py --compile --func --json derivatives.json
     python benchmarks/derivatives.py --device cuda --compile reduce-overhead   # CUDA graphs
     python benchmarks/derivatives.py --cases "burgers 20x3" --compile --profile 12
-    python benchmarks/derivatives.py --quick
-    python benchmarks/derivatives.py --compile --json derivatives.json
 """
 
 from __future__ import annotations
