@@ -186,6 +186,9 @@ def main() -> None:
                    help="pinnlab's --compile (auto: compiled for runs of 4000+ Adam steps)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
+    if args.device == "cpu":
+        # importing DeepXDE makes CUDA torch's default device wherever CUDA exists: keep both on the CPU
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
     setup(args)
     try:
         import deepxde
