@@ -140,7 +140,13 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
              progress: Callable[[TrainState, dict], None] | None) -> Result:
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    task = _make_task(problem, config)
+    try:
+        task = _make_task(problem, config)
+    except (MemoryError, RuntimeError) as e:  # e.g. --width 100000000: the allocator's refusal, as one line
+        if not isinstance(e, MemoryError) and "alloc" not in str(e):
+            raise
+        raise ConfigError(f"not enough memory to build this run (width {config.width}, depth {config.depth}, "
+                          f"{config.points} points): {' '.join(str(e).split())[:160]}") from None
     schedule = Schedule(steps=config.steps, lbfgs_steps=config.lbfgs_steps, lr=config.lr,
                         lbfgs_dtype=getattr(torch, config.lbfgs_dtype), resample_every=config.resample_every or 0,
                         eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,

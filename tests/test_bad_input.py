@@ -93,6 +93,7 @@ CASES = [
     ("problem file calls sys.exit", ["solve", "{file:exits}"], "SystemExit"),
     ("problem file is not .py", ["solve", "{tmp}/problem.txt"], ".py"),
     ("--out is a file", ["solve", "poisson1d", "--out", "{tmp}/afile"] + TINY, "exists"),
+    ("network too large for memory", ["solve", "poisson1d", "--width", "100000000"] + TINY, "not enough memory"),
     ("zero eval-every", ["solve", "poisson1d", "--eval-every", "0"], "eval-every"),
     ("negative resample-every", ["solve", "poisson1d", "--resample-every", "-1"], "resample-every"),
     ("negative loss weight", ["solve", "poisson1d", "--weight", "residual=-1"], "non-negative"),
