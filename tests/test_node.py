@@ -43,17 +43,25 @@ def test_adjoint_and_direct_gradients_agree_in_float64():
 
 
 def test_learned_decay_recovers_its_rate(tmp_path):
+    """u' = -k u with k = 1: the learned field's least-squares rate over u in [0.2, 1] is k to 1e-2.
+
+    Adam, then float64 L-BFGS on the frozen windows: the rate lands within 1e-3 for seeds 1-4
+    (Adam alone gets within 1e-2 only for some seeds).
+    """
     k = 1.0
-    config = pl.SolveConfig(solver="node", width=16, depth=2, steps=400, lr=1e-2, eval_every=10**6, seed=1,
-                            options={"trajectories": 4, "ic_spread": 1.0, "samples": 41, "window": 5, "batch": 32})
+    config = pl.SolveConfig(solver="node", width=16, depth=2, steps=150, lbfgs_steps=40, lr=1e-2, eval_every=10**6,
+                            seed=1, options={"trajectories": 4, "ic_spread": 1.0, "samples": 41, "window": 5,
+                                             "batch": 32})
     result = pl.solve("decay", config, out=tmp_path / "run")
+    assert result.report["lbfgs_iterations"] > 0
     y = np.linspace(0.2, 1.0, 50)[:, None]
+    dtype = next(result.net.parameters()).dtype
     with torch.no_grad():
-        f = result.net.field(torch.zeros(50), torch.as_tensor(y, dtype=torch.float32)).double().numpy()
+        f = result.net.field(torch.zeros(50, dtype=dtype), torch.as_tensor(y, dtype=dtype)).double().numpy()
     k_fit = -float((f * y).sum() / (y * y).sum())
     assert abs(k_fit - k) < 1e-2, k_fit
-    assert np.abs(f / y + k).max() < 3e-2
-    assert result.report["rel_l2"] < 1e-2
+    assert np.abs(f / y + k).max() < 1e-2  # pointwise, not just on average
+    assert result.report["rel_l2"] < 2e-3
 
 
 BAD_OPTIONS = [
