@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import signal
 import time
@@ -58,6 +59,15 @@ def _wait_for_new_checkpoint(ckpt: Path, before: int, job) -> None:
     raise AssertionError(f"no checkpoint written within a minute: {job.stderr}")
 
 
+def _kill_when_a_write_is_under_way(run: Path, job) -> None:
+    """SIGKILL as soon as a temporary file shows up (polling without sleeping: writes are short)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(n.endswith(".tmp") for n in os.listdir(run)):
+            break
+    job.signal(signal.SIGKILL)
+
+
 def test_sigkill_during_checkpoint_writes_leaves_only_loadable_files(tmp_path, launcher):
     run = tmp_path / "run"
     ckpt = run / "checkpoint.pt"
@@ -68,8 +78,11 @@ def test_sigkill_during_checkpoint_writes_leaves_only_loadable_files(tmp_path, l
         before = ckpt.stat().st_mtime_ns if ckpt.exists() else 0
         job = launcher.start([str(run), mode, 10**6], tmp_path, script=WRITER)
         _wait_for_new_checkpoint(ckpt, before, job)
-        time.sleep(rng.uniform(0.0, 0.05))  # a checkpoint takes a few ms: land anywhere in the cycle
-        job.signal(signal.SIGKILL)
+        if attempt % 2:
+            _kill_when_a_write_is_under_way(run, job)
+        else:
+            time.sleep(rng.uniform(0.0, 0.05))  # a step and its checkpoint take milliseconds: land anywhere
+            job.signal(signal.SIGKILL)
         assert job.wait() == -signal.SIGKILL
         files = [p for p in run.iterdir() if not p.name.startswith(".")]  # dot-files: lock, unfinished temporaries
         assert {"config.json", "checkpoint.pt", "history.csv"} <= {p.name for p in files}
