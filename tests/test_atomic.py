@@ -16,8 +16,8 @@ import torch
 from pinnlab import runs
 
 # a run that writes its checkpoint and history at every step, for as long as it is let live;
-# the last job of the test gets a budget it can finish, so report.json and predictions.npz are
-# written (and killed into) too
+# the last job gets a budget it can finish, so report.json and predictions.npz are written and
+# checked too (a SIGKILL leaves no report: what each kill leaves is config, history and checkpoint)
 WRITER = """
 import pinnlab as pl
 run, mode, steps = ARGS
