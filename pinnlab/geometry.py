@@ -6,7 +6,6 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import qmc
 
 from .errors import ProblemError, one_of
 
@@ -115,6 +114,7 @@ def unit_sample(n: int, d: int, method: str, rng: np.random.Generator) -> np.nda
         return np.zeros((0, d))
     if method == "uniform":
         return rng.random((n, d))
+    from scipy.stats import qmc  # imported on first use: scipy.stats adds seconds to every CLI start
     if method == "lhs":
         return qmc.LatinHypercube(d=d, rng=rng).random(n)
     m = math.ceil(math.log2(max(n, 2)))
