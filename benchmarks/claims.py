@@ -167,6 +167,7 @@ def yat_beats_tanh(ctx: Context) -> Section:
     err = {(r["problem"], r["layer"], r["seed"]): (r["rel_l2"] if isinstance(r["rel_l2"], float) else math.nan)
            for r in comp.rows}
     bad = [r for r in comp.rows if r["status"] != "completed"]
+    run_time = sum(r["wall_s"] for r in comp.rows if isinstance(r.get("wall_s"), (int, float)))
 
     rows, per_problem, all_logs, total_wins, total_n = [], {}, [], 0, 0
     for p in problems:
@@ -213,7 +214,7 @@ def yat_beats_tanh(ctx: Context) -> Section:
     n_better = sum(1 for p in problems if per_problem[p]["verdict"] == "yat better")
     n_worse = sum(1 for p in problems if per_problem[p]["verdict"] == "tanh better")
     if y["sign_p"] < 0.05 and y["geo_mean_ratio"] < 1 and n_better > n_worse:
-        overall = "supported"
+        overall = "supported" if y["sign_p"] < 0.01 else "weakly supported (p < 0.05, not < 0.01)"
     elif y["sign_p"] < 0.05 and y["geo_mean_ratio"] > 1:
         overall = "refuted (tanh is better)"
     else:
@@ -223,6 +224,18 @@ def yat_beats_tanh(ctx: Context) -> Section:
                f"{y['n']} paired runs yat had the lower error in {y['wins']} (sign test p = {y['sign_p']:.2g}, "
                f"Wilcoxon p = {p_text(y['wilcoxon_p'])}); geometric mean of yat/tanh error ratios "
                f"{y['geo_mean_ratio']:.2f}.")
+    best_count = {k: sum(1 for p in problems if per_problem[p]["best"] == k) for k in LAYERS}
+    unsolved = [p for p in problems if min(per_problem[p]["median"].values()) > 0.1]
+    solved = [p for p in problems if p not in unsolved]
+    w_solved = sum(per_problem[p]["yat_wins"] for p in solved)
+    verdict += (" Caveats: the lowest median error per problem went to "
+                + ", ".join(f"{k} on {n}" for k, n in best_count.items() if n)
+                + f" of {len(problems)}, so yat beats tanh without being the best kind here.")
+    if unsolved:
+        verdict += (f" No kind solved {', '.join(unsolved)} at this budget (every median rel L2 > 0.1), so those "
+                    f"comparisons are between unconverged runs; on the other {len(solved)} problems yat won "
+                    f"{w_solved} of {len(solved) * seeds} pairs.")
+    verdict += " The budget is small (sized for 2 shared cores); a longer one may change the ranking."
     if bad:
         verdict += f" {len(bad)} run(s) did not complete: " + ", ".join(f"{r['run']} ({r['status']})" for r in bad)
     setup = (f"{len(problems)} built-in PDE problems × {len(LAYERS)} layer kinds ({', '.join(LAYERS)}, each with "
@@ -232,8 +245,9 @@ def yat_beats_tanh(ctx: Context) -> Section:
              f"problem's recipe learning rate then up to {b['lbfgs_steps']} L-BFGS iterations (float64), "
              f"derivatives by the default engine (jets where the kind supports them). Error: relative L2 against "
              f"the exact or reference solution on the problem's evaluation grid. Runs: `{shown(out)}` (ordinary run "
-             f"directories; `pinnlab report {shown(out)}` prints their table). Grid wall time {wall:.0f} s "
-             f"({ctx.jobs} process(es); {comp.counts['done']} runs were already done).")
+             f"directories; `pinnlab report {shown(out)}` prints their table). The runs' own wall times add up to "
+             f"{run_time / 60:.0f} min (run in {ctx.jobs} process(es) on a shared machine); this invocation took "
+             f"{wall:.0f} s, {comp.counts['done']} of {len(comp.rows)} runs being already done.")
     return Section(setup, [t1, t2], verdict,
                    {"problems": per_problem, "vs_tanh": vs, "budget": b, "seeds": seeds, "overall": overall})
 
@@ -579,7 +593,8 @@ def to_markdown(results: list[tuple[Claim, Section, float]], ctx: Context) -> st
     parts = ["\n".join(head) + "\n"]
     for c, s, secs in results:
         md = [f'<a id="{c.key}"></a>', f"## {c.title}", "", f"**Claim.** {c.statement}", "",
-              f"**Reproduce.** `{ctx.command(c.key)}`" + (f" ({secs / 60:.1f} min here)" if s.measured else ""), "",
+              f"**Reproduce.** `{ctx.command(c.key)}`" + (f" (this invocation: {secs / 60:.1f} min)" if s.measured
+                                                           else ""), "",
               "**Setup.** " + s.setup, ""]
         for t in s.tables:
             md += [t.markdown()]
