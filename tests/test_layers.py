@@ -333,8 +333,14 @@ def test_every_kind_trains_without_nan_with_its_defaults(kind, tmp_path):
     assert res.report["status"] == "completed"
     assert math.isfinite(res.rel_l2) and math.isfinite(res.report["final_loss"])
     assert res.report["final_loss"] < res.history[0]["loss"]
-    if kind == "laaf":
-        assert "loss_slope_recovery" in res.history[0]
+
+
+def test_laaf_slope_recovery_term_reaches_the_loss(tmp_path):
+    cfg = pl.SolveConfig(layer="laaf", layer_options={"recovery": 1.0}, steps=20, lbfgs_steps=0, points=64)
+    res = pl.solve("poisson1d", cfg, out=tmp_path / "run")
+    assert res.history[0]["loss_slope_recovery"] == pytest.approx(math.exp(-1.0), rel=1e-5)  # slopes start at 1
+    assert "loss_slope_recovery" not in pl.solve("poisson1d", pl.SolveConfig(layer="laaf", steps=5, lbfgs_steps=0,
+                                                  points=64), out=tmp_path / "off").history[0]
 
 
 # -- seed 002's other knobs: layer normalisation and early stopping, end to end ----------------------
