@@ -102,3 +102,23 @@ def test_compare_figures_sizes_and_redraw(tmp_path, run_cli):
     assert rc == 0, err
     assert sorted(Path(line).name for line in stdout.split()) == sorted(before)
     assert {p.name: digest(p) for p in figs.iterdir()} == before
+
+
+def test_many_problems_wrap_onto_rows_in_grid_order(tmp_path):
+    """Four problems: two rows of at most three panels; the layer kinds keep the order they were given."""
+    from pinnlab.plots.comparison import error_by_layer, error_vs_time
+    from pinnlab.plots.style import save
+
+    rows = [{"problem": f"p{i}", "layer": k, "solver": "pinn", "seed": s, "status": "completed",
+             "rel_l2": 10.0 ** -(i + s + 1), "wall_s": 1.0 + i + s}
+            for i in range(4) for k in ("tanh", "sine") for s in range(2)]
+    fig = error_by_layer(rows)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 4
+    assert [t.get_text() for t in visible[0].get_xticklabels()] == ["tanh", "sine"]
+    assert all(ax.get_yscale() == "log" for ax in visible)
+    assert png_size(save(fig, tmp_path / "wrap.png")) == inches(3.0 + 2.6 * 3, 3.6 + 3.0)
+    fig = error_vs_time(rows)
+    assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_yscale() == "log"
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["tanh", "sine", "p0", "p1", "p2", "p3"]

@@ -18,6 +18,7 @@ from .fields import orientation
 from .style import ERROR_CMAP, figure, fmt_err, save, styled
 
 MARKERS = "osD^v<>pP*Xh"
+MAX_COLUMNS = 3  # panels per row of the per-problem figure; more problems wrap onto further rows
 
 
 def _ok(v: Any) -> bool:
@@ -31,7 +32,7 @@ def combo(row: dict[str, Any], solvers: Sequence[str]) -> str:
 
 def _combos(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[str]]:
     solvers = list(dict.fromkeys(r["solver"] for r in rows))
-    return sorted(dict.fromkeys(combo(r, solvers) for r in rows)), solvers
+    return list(dict.fromkeys(combo(r, solvers) for r in rows)), solvers  # grid order: --layers as given
 
 
 def _slug(name: str) -> str:
@@ -51,8 +52,13 @@ def error_by_layer(rows: Sequence[dict[str, Any]]) -> Figure:
     problems = list(dict.fromkeys(r["problem"] for r in rows))
     labels, solvers = _combos(rows)
     n = len(problems)
-    fig = figure(min(3.0 + 2.6 * n, 16.0), 3.6)
-    axes = fig.subplots(1, n, squeeze=False)[0]
+    ncols = min(n, MAX_COLUMNS)
+    nrows = -(-n // ncols)
+    fig = figure(min(3.0 + 2.6 * ncols, 16.0), 3.6 + 3.0 * (nrows - 1))
+    grid = fig.subplots(nrows, ncols, squeeze=False)
+    axes = grid.ravel()[:n]
+    for ax in grid.ravel()[n:]:
+        ax.set_visible(False)
     rng = np.random.default_rng(0)  # fixed jitter: equal data draws equal figures
     for ax, prob in zip(axes, problems):
         data = [[r["rel_l2"] for r in rows if r["problem"] == prob and combo(r, solvers) == lab and _ok(r["rel_l2"])]
@@ -70,7 +76,8 @@ def error_by_layer(rows: Sequence[dict[str, Any]]) -> Figure:
         ax.set_title(prob)
         ax.set_xlabel("layer kind" + (" / solver" if len(solvers) > 1 else ""))
         ax.grid(True, axis="y", which="major", alpha=0.3)
-    axes[0].set_ylabel("rel L2 error vs reference")
+    for row in grid:
+        row[0].set_ylabel("rel L2 error vs reference")
     n_seeds = max((sum(1 for r in rows if (r["problem"], combo(r, solvers)) == (p, c))
                    for p in problems for c in labels), default=0)
     fig.suptitle(f"Relative L2 error per layer kind (box: spread over up to {n_seeds} seeds, dots: runs)")
