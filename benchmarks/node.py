@@ -19,8 +19,9 @@ Memory, on the CPU:
   makes a reference cycle with the output's grad_fn, so the adjoint's transient per-evaluation
   graphs would linger until Python's cycle collector runs, and the count would overstate.)
 
-Part 2 trains the node solver with 1 to 16 training trajectories at an equal step budget and
-reports the rel L2 error on the training window and on the extrapolation window.
+Part 2 trains the node solver with 1 to 16 training trajectories at an equal budget (Adam, then
+the recipe's L-BFGS; Adam only with --quick) and reports the rel L2 error on the training window
+and on the extrapolation window.
 
     python benchmarks/node.py --quick
     python benchmarks/node.py --json node.json
@@ -115,16 +116,18 @@ def cost_rows(problem_name: str, horizons: list[float], repeats: int, fit_steps:
     return rows
 
 
-def data_rows(problem_name: str, counts: list[int], steps: int, device: str) -> list[dict]:
+def data_rows(problem_name: str, counts: list[int], steps: int, lbfgs_steps: int | None, device: str) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for k in counts:
-            cfg = pl.SolveConfig(solver="node", steps=steps, seed=0, device=device, eval_every=steps,
+            cfg = pl.SolveConfig(solver="node", steps=steps, lbfgs_steps=lbfgs_steps, seed=0, device=device,
+                                 eval_every=steps,
                                  options={"trajectories": k})
             r = pl.solve(problem_name, cfg, out=Path(tmp) / f"k{k}").report
             rows.append({"trajectories": k, "rel_l2": r["rel_l2"], "rel_l2_extrapolation": r["rel_l2_extrapolation"],
                          "rel_l2_heldout": r["rel_l2_heldout_trajectories"],
-                         "vector_field_rel_l2": r["vector_field_rel_l2"], "ms_per_step": r["ms_per_step"]})
+                         "vector_field_rel_l2": r["vector_field_rel_l2"], "ms_per_step": r["ms_per_step"],
+                         "lbfgs_iterations": r["lbfgs_iterations"], "wall_s": r["wall_s"]})
             print(f"  {k} trajectories: rel L2 {r['rel_l2']:.2e}, extrapolation {r['rel_l2_extrapolation']:.2e}",
                   flush=True)
     return rows
@@ -134,6 +137,8 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--problem", default="lotka-volterra")
     p.add_argument("--steps", type=int, help="Adam steps per run in part 2 (default 60 quick, 1000 full)")
+    p.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations per run in part 2 (default 0 quick, "
+                   "the node recipe's 200 full)")
     args = p.parse_args()
     device = str(setup(args))
     horizons = [0.5, 2.5, 10.0] if args.quick else [0.25, 0.5, 1.25, 2.5, 5.0, 10.0]
@@ -142,7 +147,8 @@ def main() -> None:
     np.random.seed(0)
     torch.manual_seed(0)
     cost = cost_rows(args.problem, horizons, 3 if args.quick else 7, 300 if args.quick else 1000, device)
-    data = data_rows(args.problem, counts, steps, device)
+    lbfgs = args.lbfgs_steps if args.lbfgs_steps is not None else (0 if args.quick else None)
+    data = data_rows(args.problem, counts, steps, lbfgs, device)
     print(f"\n{args.problem}, f: {WIDTH}x{DEPTH} tanh fitted to the true field, dopri5 rtol 1e-5, {BATCH} windows "
           f"of {WINDOW} observations; {args.threads} thread(s), {device}{' (quick)' if args.quick else ''}")
     print("ms: one training step (forward + backward), median; NFE: field evaluations; peak MB: allocation peak "
@@ -152,13 +158,17 @@ def main() -> None:
                        ("ms_adjoint", "ms adjoint", ".0f"), ("time_ratio", "time adj/dir", ".2f"),
                        ("peak_mb_direct", "peak MB dir", ".2f"), ("peak_mb_adjoint", "peak MB adj", ".2f"),
                        ("memory_ratio", "mem adj/dir", ".2f"), ("saved_mb_direct", "saved MB dir", ".2f")]))
-    print(f"\nerror vs training trajectories ({steps} Adam steps each, node defaults otherwise)")
+    lbfgs_text = "the recipe's" if lbfgs is None else str(lbfgs)
+    print(f"\nerror vs training trajectories ({steps} Adam steps, then {lbfgs_text} L-BFGS iterations each, "
+          "node defaults otherwise)")
     print(table(data, [("trajectories", "trajectories", "d"), ("rel_l2", "rel L2 train window", ".2e"),
                        ("rel_l2_extrapolation", "rel L2 extrapolation", ".2e"),
                        ("rel_l2_heldout", "rel L2 held-out ICs", ".2e"),
-                       ("vector_field_rel_l2", "vector field rel L2", ".2e"), ("ms_per_step", "ms/step", ".0f")]))
+                       ("vector_field_rel_l2", "vector field rel L2", ".2e"), ("ms_per_step", "ms/Adam step", ".0f"),
+                       ("lbfgs_iterations", "L-BFGS its", "d"), ("wall_s", "wall s", ".0f")]))
     write_json(args.json, {"problem": args.problem, "threads": args.threads, "device": device, "quick": args.quick,
-                           "steps": steps, "window": WINDOW, "batch": BATCH, "memory": "peak: torch.profiler memory "
+                           "steps": steps, "lbfgs_steps": lbfgs,
+                           "window": WINDOW, "batch": BATCH, "memory": "peak: torch.profiler memory "
                            "events (allocation peak of one step); saved: saved_tensors_hooks (direct)",
                            "cost": cost, "data": data})
 

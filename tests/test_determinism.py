@@ -25,7 +25,8 @@ COMMANDS = {
                               "--steps", "15", "--lbfgs-steps", "5", "--points", "64", "--boundary-points", "8",
                               "--width", "8", "--depth", "2", "--resample-every", "4", "--eval-every", "5"],
     # the neural ODE: random trajectories, noise and mini-batch windows
-    "node-noise": ["solve", "lotka-volterra", "--solver", "node", "--steps", "15", "--width", "8", "--depth", "2",
+    "node-noise": ["solve", "lotka-volterra", "--solver", "node", "--steps", "15", "--lbfgs-steps", "5", "--width", "8",
+                   "--depth", "2",
                    "--opt", "trajectories=3", "--opt", "samples=21", "--opt", "window=5", "--opt", "batch=8",
                    "--opt", "noise=0.01", "--eval-every", "5"],
 }

@@ -119,8 +119,9 @@ def test_bad_options_raise_config_error_through_the_api(tmp_path):
 
 
 def test_resumed_run_is_bit_identical(tmp_path):
-    config = pl.SolveConfig(solver="node", width=8, depth=2, steps=40, eval_every=20, checkpoint_every=1000,
-                            options=SMALL)
+    """Cut during Adam, resumed through the switch to float64 L-BFGS on frozen windows: the same weights."""
+    config = pl.SolveConfig(solver="node", width=8, depth=2, steps=40, lbfgs_steps=5, eval_every=20,
+                            checkpoint_every=1000, options=SMALL)
     full = pl.solve("lotka-volterra", config, out=tmp_path / "full")
 
     def interrupt(state, row):
@@ -131,6 +132,7 @@ def test_resumed_run_is_bit_identical(tmp_path):
         pl.solve("lotka-volterra", config, out=tmp_path / "cut", progress=interrupt)
     resumed = pl.resume(tmp_path / "cut")
     assert resumed.report["adam_steps"] == 40
+    assert resumed.report["lbfgs_iterations"] == full.report["lbfgs_iterations"] > 0
     for (name, a), b in zip(full.net.state_dict().items(), resumed.net.state_dict().values()):
         assert torch.equal(a, b), name
     assert resumed.report["rel_l2"] == full.report["rel_l2"]
@@ -140,7 +142,7 @@ def test_resumed_run_is_bit_identical(tmp_path):
 def test_report_predictions_and_figures(tmp_path):
     from pinnlab.plots.node import plot_node_run
 
-    config = pl.SolveConfig(solver="node", width=8, depth=2, steps=10,
+    config = pl.SolveConfig(solver="node", width=8, depth=2, steps=10, lbfgs_steps=0,
                             options={**SMALL, "noise": 0.01, "irregular": True, "time": True})
     r = pl.solve("lotka-volterra", config, out=tmp_path / "run")
     rep = r.report
@@ -148,7 +150,7 @@ def test_report_predictions_and_figures(tmp_path):
                 "vector_field_rel_l2", "train_residual"):
         assert rep[key] is not None, key
     assert rep["lbfgs_iterations"] == 0
-    assert rep["lbfgs_stop_reason"] == "not run"  # node's default: Adam only
+    assert rep["lbfgs_stop_reason"] == "not run"
     with np.load(r.run_dir / "predictions.npz") as d:
         assert str(d["kind"]) == "node"
         assert d["true"].shape == d["pred"].shape and d["vf_pred"].shape == (21, 21, 2)
@@ -159,7 +161,8 @@ def test_report_predictions_and_figures(tmp_path):
 
 def test_cli_summary_states_the_extrapolation_error(run_cli, tmp_path):
     out = tmp_path / "run"
-    rc, stdout, err = run_cli(["solve", "decay", "--solver", "node", "--steps", "3", "--no-plot", "--out", str(out),
+    rc, stdout, err = run_cli(["solve", "decay", "--solver", "node", "--steps", "3", "--lbfgs-steps", "0", "--no-plot",
+                               "--out", str(out),
                                "--opt", "trajectories=2", "--opt", "samples=11", "--opt", "window=3"])
     assert rc == 0, err
     assert "extrapolation window: rel L2" in stdout and "learned vector field: rel L2" in stdout, stdout
