@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from .derivatives import ENGINES
 from .errors import ConfigError, one_of
 from .geometry import SAMPLERS
 
@@ -16,7 +17,6 @@ SOLVERS = ("pinn", "node")
 DEVICES = ("cpu", "cuda")
 DTYPES = ("float32", "float64")
 COMPILE = ("auto", "on", "off")
-ENGINES = ("auto", "jets", "autograd")
 
 
 @dataclass

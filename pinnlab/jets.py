@@ -299,33 +299,10 @@ class Jet:
     def detach(self) -> Jet:
         return self._map(torch.Tensor.detach)
 
-    # tensor-style methods (x.sin(), x.rsqrt()...), so code written for tensors runs on jets unchanged
-    def sin(self) -> Jet:
-        return elementwise(self, _sin)
 
-    def cos(self) -> Jet:
-        return elementwise(self, _cos)
-
-    def exp(self) -> Jet:
-        return elementwise(self, _exp)
-
-    def tanh(self) -> Jet:
-        return elementwise(self, _tanh)
-
-    def sigmoid(self) -> Jet:
-        return elementwise(self, _sigmoid)
-
-    def log(self) -> Jet:
-        return elementwise(self, _log)
-
-    def sqrt(self) -> Jet:
-        return elementwise(self, _sqrt)
-
-    def reciprocal(self) -> Jet:
-        return elementwise(self, _reciprocal)
-
-    def rsqrt(self) -> Jet:
-        return elementwise(self, _rsqrt)
+# tensor-style methods (x.sin(), x.rsqrt(), ...), so code written for tensors runs on jets unchanged
+for _name, _derivs in ELEMENTARY.items():
+    setattr(Jet, _name, lambda self, d=_derivs: elementwise(self, d))
 
 
 class TorchJet(Jet):

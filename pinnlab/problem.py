@@ -8,7 +8,6 @@ solution is a function of the coordinates (and optionally ``p``); a numerical re
 
 from __future__ import annotations
 
-import ast
 import inspect
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -273,20 +272,3 @@ class Evaluation:
 
 
 _EVAL_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # freed with its solution
-
-
-def parse_set(items: Sequence[str]) -> dict[str, float]:
-    """Parse ``KEY=VALUE`` overrides as numeric literals (never evaluated as code)."""
-    out = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ProblemError(f"--set {item!r} is not KEY=VALUE")
-        try:
-            value = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError):
-            raise ProblemError(f"--set {item!r}: {raw!r} is not a number") from None
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ProblemError(f"--set {item!r}: {raw!r} is not a number")
-        out[key.strip()] = float(value)
-    return out

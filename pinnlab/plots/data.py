@@ -37,15 +37,23 @@ class GridPrediction:
         return np.sqrt(((self.pred - self.ref) ** 2).sum(axis=1))
 
 
-def load_grid(run_dir: Path) -> GridPrediction | None:
-    """The run's grid predictions, or None when the run saved none (unfinished) or another kind."""
+def load_predictions(run_dir: Path, kind: str) -> dict[str, np.ndarray] | None:
+    """The arrays of a run's predictions.npz if it holds predictions of ``kind`` ("grid", "node"), else None
+    (an unfinished run has none)."""
     path = Path(run_dir) / PREDICTIONS
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as d:
-        if "kind" not in d or str(d["kind"]) != "grid":
+        if "kind" not in d or str(d["kind"]) != kind:
             return None
-        coords = [str(c) for c in d["coords"]]
-        return GridPrediction(coords=coords, fields=[str(f) for f in d["fields"]], pred=np.asarray(d["pred"]),
-                              ref=np.asarray(d["ref"]), shape=tuple(int(s) for s in d["shape"]),
-                              axes={c: np.asarray(d[f"axis_{c}"]) for c in coords})
+        return {k: np.asarray(d[k]) for k in d.files}
+
+
+def load_grid(run_dir: Path) -> GridPrediction | None:
+    """The run's grid predictions, or None when the run saved none (unfinished) or another kind."""
+    d = load_predictions(run_dir, "grid")
+    if d is None:
+        return None
+    coords = [str(c) for c in d["coords"]]
+    return GridPrediction(coords=coords, fields=[str(f) for f in d["fields"]], pred=d["pred"], ref=d["ref"],
+                          shape=tuple(int(s) for s in d["shape"]), axes={c: d[f"axis_{c}"] for c in coords})

@@ -13,7 +13,8 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from ..runs import PREDICTIONS, load_run
+from ..runs import load_run
+from .data import load_predictions
 from .style import check_format, figure, fmt_err, save, styled
 
 SHOWN = 3  # trajectories drawn in the time plots: the problem's own and two perturbed ones
@@ -25,13 +26,7 @@ ERRORS = (("rel_l2", "rel L2, training window", "o-"), ("rel_l2_extrapolation", 
 
 def load_node(run_dir: Path) -> dict[str, np.ndarray] | None:
     """The arrays of a node run's predictions.npz, or None when there are none (unfinished run)."""
-    path = Path(run_dir) / PREDICTIONS
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as d:
-        if "kind" not in d or str(d["kind"]) != "node":
-            return None
-        return {k: np.asarray(d[k]) for k in d.files}
+    return load_predictions(run_dir, "node")
 
 
 def _title(report: dict | None, problem: str) -> str:
