@@ -110,3 +110,58 @@ def write_json(path: Path | None, data) -> None:
     if path is not None:
         path.write_text(json.dumps(data, indent=2) + "\n")
         print(f"figures written to {path}")
+
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
+
+
+def matmul_mflop(fn: Callable[[], None]) -> float:
+    """Millions of floating-point operations in the matrix products of one eager call."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    aten = torch.ops.aten
+
+    class Count(TorchDispatchMode):
+        flops = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func in (aten.mm.default, aten.addmm.default):
+                a, b = args[-2], args[-1]
+                Count.flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
+            elif func in (aten.bmm.default, aten.baddbmm.default):
+                a, b = args[-2], args[-1]
+                Count.flops += 2 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2]
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        fn()
+    return Count.flops / 1e6
+
+
+def matmul_ms(fn: Callable[[], None], device: torch.device, calls: int = 5) -> float:
+    """Milliseconds per call spent inside matrix products (profiler self time; device time on CUDA)."""
+    from torch.profiler import ProfilerActivity, profile
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=acts) as prof:
+        for _ in range(calls):
+            fn()
+        _sync(device)
+    if device.type == "cuda":  # the GEMM kernels themselves
+        total = sum(e.self_device_time_total for e in prof.key_averages()
+                    if "gemm" in e.key.lower() or "matmul" in e.key.lower())
+    else:
+        total = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in MATMUL_OPS)
+    return total / 1e3 / calls
+
+
+def gemm_gflops(device: torch.device, n: int = 1024, repeats: int = 10) -> float:
+    """The machine's attainable matmul rate: a square float32 product of size n, median of repeats."""
+    a, b = (torch.randn(n, n, device=device) for _ in range(2))
+    times = []
+    for _ in range(repeats + 2):
+        _sync(device)
+        t0 = time.perf_counter()
+        a @ b
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / statistics.median(times[2:]) / 1e9
+

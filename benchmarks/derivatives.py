@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import alloc_peak_mb, interleaved_ms, parser, peak_mb, setup, table, write_json  # noqa: E402
+from _common import (alloc_peak_mb, gemm_gflops, interleaved_ms, matmul_mflop, matmul_ms, parser,  # noqa: E402
+                     peak_mb, setup, table, write_json)
 
 from pinnlab.derivatives import compute_fields, resolve_engine  # noqa: E402
 from pinnlab.fields import Fields, close_under_prefixes  # noqa: E402
@@ -81,7 +82,7 @@ def make_step(problem, net, x, engine):
     return loss
 
 
-def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeats, profile=0):
+def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeats, gflops, profile=0):
     problem = get_problem(pname)
     torch.manual_seed(0)
     net = Net(problem.domain.dim, len(problem.fields), width, depth, layer,
@@ -121,6 +122,16 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
         if e in ("jets", "autograd") or device.type == "cuda":
             row[f"mb_{e}"] = peak_mb(stepper(loss), device)
         row[f"peak_mb_{e}"] = alloc_peak_mb(stepper(loss), device)
+    # Where the time goes: matmul FLOPs (the same work for both engines when the counts agree),
+    # time inside matmuls, and the fraction of the machine's matmul rate the whole step reaches.
+    for e in ("jets", "autograd"):
+        row[f"mflop_{e}"] = matmul_mflop(stepper(losses[e]))
+    for e, loss in losses.items():
+        row[f"ms_matmul_{e}"] = matmul_ms(stepper(loss), device)
+    best = "compiled" if compile_ else "jets"
+    row["speedup_ceiling"] = ms["autograd"] / row[f"ms_matmul_{best}"]
+    for e in [e for e in ("jets", "autograd", "compiled") if e in ms]:
+        row[f"flop_frac_{e}"] = row[f"mflop_{'autograd' if e == 'autograd' else 'jets'}"] / gflops / ms[e]
     if profile:
         for e, loss in losses.items():
             print_profile(f"{name}, {e}", stepper(loss), device, profile)
@@ -158,9 +169,11 @@ def main() -> None:
         if not cases:
             raise SystemExit(f"--cases {args.cases!r} matches none of: {', '.join(c[0] for c in CASES)}")
     repeats = args.repeats or (6 if args.quick else 15)
+    gflops = gemm_gflops(device)
+    print(f"matmul rate of this machine (1024^3 float32, {args.threads} thread(s)): {gflops:.1f} GFLOP/s", flush=True)
     rows = []
     for case in cases:
-        row = run_case(*case, device, args.compile, args.func, repeats, args.profile)
+        row = run_case(*case, device, args.compile, args.func, repeats, gflops, args.profile)
         rows.append(row)
         print(f"  {row['case']}: jets ({row['engine_ran']} ran) {row['ms_jets']:.1f} ms, "
               f"autograd {row['ms_autograd']:.1f} ms", flush=True)
@@ -173,6 +186,12 @@ def main() -> None:
     if args.func:
         cols += [("ms_func", "ms torch.func", ".2f"), ("speedup_func", "speedup func", ".2f")]
     ran = [e for e in ENGINES if f"peak_mb_{e}" in rows[0]]
+    best = "compiled" if args.compile else "jets"
+    why = [("case", "case", ""), ("mflop_jets", "matmul MFLOP jets", ".1f"),
+           ("mflop_autograd", "matmul MFLOP autograd", ".1f")]
+    why += [(f"ms_matmul_{e}", f"ms in matmuls {e}", ".2f") for e in ("autograd", best)]
+    why += [(f"flop_frac_{e}", f"FLOP-bound fraction {e}", ".2f") for e in ("autograd", best)]
+    why += [("speedup_ceiling", f"ceiling: ms autograd / ms matmuls {best}", ".2f")]
     if device.type == "cpu":
         cols += [("mb_jets", "saved MB jets", ".1f"), ("mb_autograd", "saved MB autograd", ".1f")]
         cols += [(f"peak_mb_{e}", f"peak MB {e}", ".1f") for e in ran]
@@ -183,7 +202,11 @@ def main() -> None:
     print(f"\ndevice {device}, {args.threads} thread(s), torch {torch.__version__}"
           f"{' (quick: 3 cases, 6 steps each)' if args.quick else ''}; {memory}")
     print(table(rows, cols))
+    print(f"\nwhere the time goes: the speedup ceiling is what {best} jets would reach if everything but their "
+          f"matmuls were free; FLOP-bound fraction = matmul FLOPs / {gflops:.1f} GFLOP/s / ms per step")
+    print(table(rows, why))
     write_json(args.json, {"device": str(device), "threads": args.threads, "torch": torch.__version__,
+                           "gemm_gflops": gflops,
                            "quick": args.quick, "compile_mode": args.compile, "cases": {r["case"]: r for r in rows}})
 
 

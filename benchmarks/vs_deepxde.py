@@ -129,11 +129,12 @@ def pinnlab_stepper(cfg):
     from pinnlab.registry import get_problem
     from pinnlab.solvers.compiling import Compiled
     from pinnlab.solvers.pinn import make_task
+    from pinnlab.solvers.training import make_adam
 
     problem = get_problem("burgers")
     torch.manual_seed(cfg.seed)
     task = make_task(problem, cfg.resolved(problem.recipe))
-    opt = torch.optim.Adam(task.parameters(), lr=cfg.lr)
+    opt = make_adam(task.parameters(), cfg.lr)
     times: list[float] = []
 
     def step() -> None:

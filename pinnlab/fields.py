@@ -139,12 +139,16 @@ class Fields:
 
     def split(self, k: int) -> list[Fields]:
         """Cut into k equal consecutive blocks of points (for paired points, e.g. periodic)."""
-        n = self.points.shape[0] // k
-        out = []
-        for b in range(k):
-            sl = slice(b * n, (b + 1) * n)
+        return self.blocks([self.points.shape[0] // k] * k)
+
+    def blocks(self, sizes: list[int]) -> list[Fields]:
+        """Cut into consecutive blocks of these numbers of points."""
+        out, start = [], 0
+        for n in sizes:
+            sl = slice(start, start + n)
             out.append(Fields(self.coords, self.fields, self.points[sl],
                               {f: {i: v[sl] for i, v in d.items()} for f, d in self.data.items()}))
+            start += n
         return out
 
 

@@ -1,10 +1,13 @@
 """Forward-mode derivative jets (Taylor mode): values and input partials pushed through a network.
 
 A :class:`Jet` holds, for every point and feature, the value and the partial derivatives with
-respect to the inputs that a residual needs: a list of K tensors of shape (N, F), component 0
-the value, then the partials in the order of its :class:`JetPlan`. (Separate tensors rather than
-slices of one stacked tensor: a slice's backward allocates and zero-fills the whole tensor, which
-cost more than the arithmetic itself.)
+respect to the inputs that a residual needs: a list of K components, component 0 the value, an
+(N, F) tensor, then the partials in the order of its :class:`JetPlan`. (Separate tensors rather
+than slices of one stacked tensor: a slice's backward allocates and zero-fills the whole tensor,
+which cost more than the arithmetic itself.) A partial may also be a tensor that broadcasts to
+the value's shape (the same for every point, as dx/dx = 1 is) or ``None`` (known to be zero, as
+d2x/dx2 is): the rules skip the terms these make trivial, so the first layer does no matmul and
+no products for its partials, and its backward pass no reductions over points for them.
 
 - Linear maps are one matmul over the K components stacked; the bias shifts the value only.
 - An elementwise function with derivatives f', f'', f''' follows Faà di Bruno's formula,
@@ -98,11 +101,10 @@ class JetPlan:
     def size(self) -> int:
         return len(self.indices)
 
-    def input_components(self, points: torch.Tensor) -> list[torch.Tensor]:
-        """The jet of the inputs themselves: value x, dx/dx_i = e_i, higher partials 0."""
+    def input_components(self, points: torch.Tensor) -> list[torch.Tensor | None]:
+        """The jet of the inputs themselves: value x, dx/dx_i = e_i (one row for all points), higher 0."""
         eye = torch.eye(points.shape[1], dtype=points.dtype, device=points.device)
-        zero = points.new_zeros(1, points.shape[1]).expand_as(points)
-        return [points] + [eye[a[0]].expand_as(points) if len(a) == 1 else zero for a in self.indices[1:]]
+        return [points] + [eye[a[0]:a[0] + 1] if len(a) == 1 else None for a in self.indices[1:]]
 
 
 _PLANS: dict[tuple[int, frozenset], JetPlan] = {}
@@ -114,6 +116,17 @@ def plan_for(dim: int, indices: Iterable[MultiIndex]) -> JetPlan:
     if key not in _PLANS:
         _PLANS[key] = JetPlan(dim, key[1])
     return _PLANS[key]
+
+
+def _plus(a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor | None:
+    return b if a is None else a if b is None else a + b
+
+
+def _full(c: torch.Tensor | None, value: torch.Tensor) -> torch.Tensor:
+    """A component as a tensor of the value's shape (a broadcast view, or zeros for ``None``)."""
+    if c is None:
+        return value.new_zeros(()).expand(value.shape)
+    return c if c.shape == value.shape else c.expand(value.shape)
 
 
 # -- elementary functions: f, f', f'', f''' from shared intermediates -----------------------------
@@ -208,8 +221,8 @@ class Jet:
         return self.comps[0]
 
     def partial(self, index: MultiIndex) -> torch.Tensor:
-        """The partial derivative for a multi-index of input positions, e.g. (0, 0, 1)."""
-        return self.comps[self.plan.pos[tuple(sorted(index))]]
+        """The partial derivative for a multi-index of input positions, e.g. (0, 0, 1), value-shaped."""
+        return _full(self.comps[self.plan.pos[tuple(sorted(index))]], self.comps[0])
 
     @property
     def shape(self) -> torch.Size:
@@ -219,7 +232,13 @@ class Jet:
         return f"Jet(shape={tuple(self.shape)}, partials={self.plan.indices[1:]})"
 
     def _map(self, fn) -> Jet:
-        return type(self)([fn(c) for c in self.comps], self.plan)
+        """``fn`` on every component; for elementwise ``fn`` with ``fn(0) == 0``."""
+        return type(self)([None if c is None else fn(c) for c in self.comps], self.plan)
+
+    def _map_full(self, fn) -> Jet:
+        """``fn`` on every component at the value's shape (reductions and indexing over points)."""
+        v = self.comps[0]
+        return type(self)([fn(v)] + [None if c is None else fn(_full(c, v)) for c in self.comps[1:]], self.plan)
 
     # Explicit forms of ``jet + c`` and ``jet * c`` for a constant tensor c: torch.compile cannot
     # trace an operator between a tensor and a non-tensor object, so the network's pass uses these.
@@ -234,13 +253,11 @@ class Jet:
     def _shift(self, c) -> Jet:
         if isinstance(c, (int, float)) and c == 0:
             return self
-        value = self.comps[0] + c
-        rest = [p if p.shape == value.shape else p.expand_as(value) for p in self.comps[1:]]
-        return type(self)([value] + rest, self.plan)
+        return type(self)([self.comps[0] + c] + self.comps[1:], self.plan)
 
     def __add__(self, other) -> Jet:
         if isinstance(other, Jet):
-            return type(self)([a + b for a, b in zip(self.comps, other.comps)], self.plan)
+            return type(self)([_plus(a, b) for a, b in zip(self.comps, other.comps)], self.plan)
         return self._shift(other)
 
     __radd__ = __add__
@@ -250,7 +267,8 @@ class Jet:
 
     def __sub__(self, other) -> Jet:
         if isinstance(other, Jet):
-            return type(self)([a - b for a, b in zip(self.comps, other.comps)], self.plan)
+            return type(self)([_plus(a, None if b is None else -b) for a, b in zip(self.comps, other.comps)],
+                              self.plan)
         return self._shift(-other)
 
     def __rsub__(self, other) -> Jet:
@@ -278,8 +296,7 @@ class Jet:
         if n < 0:
             return elementwise(self ** (-n), _reciprocal)
         if n == 0:
-            one = torch.ones_like(self.comps[0])
-            return type(self)([one] + [torch.zeros_like(one)] * (self.plan.size - 1), self.plan)
+            return type(self)([torch.ones_like(self.comps[0])] + [None] * (self.plan.size - 1), self.plan)
         if n == 1:
             return self
         if n == 2:
@@ -288,13 +305,13 @@ class Jet:
 
     def sum(self, dim: int = -1, keepdim: bool = False) -> Jet:
         """Sum over a dimension of (N, F), as for the value tensor."""
-        return self._map(lambda c: c.sum(dim=dim, keepdim=keepdim))
+        return self._map_full(lambda c: c.sum(dim=dim, keepdim=keepdim))
 
     def mean(self, dim: int = -1, keepdim: bool = False) -> Jet:
-        return self._map(lambda c: c.mean(dim=dim, keepdim=keepdim))
+        return self._map_full(lambda c: c.mean(dim=dim, keepdim=keepdim))
 
     def __getitem__(self, key) -> Jet:
-        return self._map(lambda c: c[key])
+        return self._map_full(lambda c: c[key])
 
     def detach(self) -> Jet:
         return self._map(torch.Tensor.detach)
@@ -358,18 +375,27 @@ _BINARY = {"add": _add, "__add__": _add, "__radd__": _add, "mul": _mul, "__mul__
 def _cat(jets: list, dim: int) -> Jet:
     if not all(isinstance(j, Jet) for j in jets):
         raise JetUnsupported("torch.cat over jets needs every part to be a Jet")
-    return type(jets[0])([torch.cat(parts, dim=dim) for parts in zip(*(j.comps for j in jets))], jets[0].plan)
+    values = [j.comps[0] for j in jets]
+    out = []
+    for parts in zip(*(j.comps for j in jets)):
+        zero = all(p is None for p in parts)
+        out.append(None if zero else torch.cat([_full(p, v) for p, v in zip(parts, values)], dim=dim))
+    return type(jets[0])(out, jets[0].plan)
 
 
 # -- the rules ------------------------------------------------------------------------------------
 
 def linear(jet: Jet, weight: torch.Tensor, bias: torch.Tensor | None = None) -> Jet:
-    """``x W^T + b`` on every component with one matmul; the bias shifts the value only."""
-    value = torch.nn.functional.linear(jet.comps[0], weight, bias)
-    if jet.plan.size == 1:
-        return type(jet)([value], jet.plan)
-    partials = torch.stack(jet.comps[1:]) @ weight.T
-    return type(jet)([value] + list(partials.unbind(0)), jet.plan)
+    """``x W^T + b``: the partials of every point in one matmul; the bias shifts the value only."""
+    v = jet.comps[0]
+    out: list[torch.Tensor | None] = [torch.nn.functional.linear(v, weight, bias)]
+    full = [k for k, c in enumerate(jet.comps) if k and c is not None and c.shape == v.shape]
+    for k, c in enumerate(jet.comps[1:], 1):  # zero partials stay zero; broadcast ones are one row
+        out.append(None if c is None or k in full else c.expand(*c.shape[:-1], v.shape[-1]) @ weight.T)
+    if full:
+        for k, p in zip(full, (torch.stack([jet.comps[k] for k in full]) @ weight.T).unbind(0)):
+            out[k] = p
+    return type(jet)(out, jet.plan)
 
 
 def elementwise(jet: Jet, derivs: Derivs) -> Jet:
@@ -382,10 +408,14 @@ def elementwise(jet: Jet, derivs: Derivs) -> Jet:
         for r, partitions in terms:
             s = None
             for blocks in partitions:
+                if any(z[b] is None for b in blocks):
+                    continue
                 p = z[blocks[0]]
                 for b in blocks[1:]:
                     p = p * z[b]
                 s = p if s is None else s + p
+            if s is None:
+                continue
             t = d[r] * s
             acc = t if acc is None else acc + t
         out.append(acc)
@@ -406,6 +436,8 @@ def product(u: Jet, v: Jet) -> Jet:
     for terms in u.plan.leibniz:
         acc = None
         for i, j in terms:
+            if a[i] is None or b[j] is None:
+                continue
             t = a[i] * b[j]
             acc = t if acc is None else acc + t
         out.append(acc)
@@ -436,7 +468,7 @@ def jet_fields(net: torch.nn.Module, points: torch.Tensor, wanted: Mapping[str, 
     plan = plan_for(dim, [i for idx in wanted.values() for i in idx])
     with nullcontext() if create_graph else torch.no_grad():
         out = net.forward_jet(Jet.input(points, plan)).comps
-    return {f: {i: out[plan.pos[i]][:, j] for i in wanted[f]} for j, f in enumerate(wanted)}
+    return {f: {i: _full(out[plan.pos[i]], out[0])[:, j] for i in wanted[f]} for j, f in enumerate(wanted)}
 
 
 def check_transform(transform, dim: int, out_dim: int, dtype: torch.dtype | None = None) -> bool:

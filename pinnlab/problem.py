@@ -123,8 +123,9 @@ class Problem:
         _ = self.requests  # the dry run surfaces residual errors now, not mid-training
 
     # -- parameters -----------------------------------------------------------------------
-    @property
+    @cached_property
     def p(self) -> Params:
+        # built once: torch.compile cannot trace constructing it, so a fresh one per call split the graph
         return Params(**self.params)
 
     def with_params(self, **overrides: float) -> Problem:

@@ -12,7 +12,7 @@ import torch
 from ..config import SolveConfig
 from ..derivatives import compute_fields, resolve_engine
 from ..errors import ConfigError
-from ..fields import close_under_prefixes
+from ..fields import close_under_prefixes, merge_requests
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
@@ -65,6 +65,7 @@ class PinnTask:
         reqs = problem.requests
         self.req_res = reqs["residual"]
         self.req_cond = [reqs[f"cond{i}"] for i in self.active]
+        self.req_all = merge_requests(self.req_res, *self.req_cond)
         self.engine = resolve_engine(net, close_under_prefixes(problem.all_requests()), config.derivatives)
         self.x_res = self._tensor(dom.sample(config.points, config.sampler, self.rng))
         self.x_cond = [self._tensor(problem.conditions[i].sample(dom, config.boundary_points, config.sampler, self.rng))
@@ -74,6 +75,9 @@ class PinnTask:
         self.x_held = self._tensor(dom.sample(problem.heldout_points, "uniform", held_rng))
         ev = problem.evaluation()
         self.eval_points, self.eval_values = ev.points, ev.values
+        # jets: one pass over the collocation and condition points together (the partials of the
+        # residual on a few extra points cost less than a second pass's per-operation overhead)
+        self.one_pass = self.engine == "jets" and sum(len(x) for x in self.x_cond) <= len(self.x_res)
         self._loss = self._loss_impl
         if should_compile(config.compile, self.engine, config.steps or 0, config.device):
             self._loss = Compiled(self._loss_impl)
@@ -101,9 +105,13 @@ class PinnTask:
 
     def _loss_impl(self, x_res: torch.Tensor, *x_cond: torch.Tensor) -> list[torch.Tensor]:
         p = self.problem
-        out = [_mean_square(p.residual_terms(self.fields(x_res, self.req_res)))]
-        for i, x, req in zip(self.active, x_cond, self.req_cond):
-            out.append(_mean_square(p.conditions[i].residuals(self.fields(x, req), p.p)))
+        if self.one_pass and x_cond:
+            parts = self.fields(torch.cat([x_res, *x_cond]), self.req_all).blocks([len(x) for x in (x_res, *x_cond)])
+        else:
+            parts = [self.fields(x_res, self.req_res)] + [self.fields(x, r) for x, r in zip(x_cond, self.req_cond)]
+        out = [_mean_square(p.residual_terms(parts[0]))]
+        for i, f in zip(self.active, parts[1:]):
+            out.append(_mean_square(p.conditions[i].residuals(f, p.p)))
         return out
 
     def loss_terms(self) -> dict[str, torch.Tensor]:
