@@ -10,10 +10,11 @@ from hypothesis import strategies as st
 import pinnlab as pl
 from pinnlab.derivatives import autograd_fields, compute_fields, resolve_engine
 from pinnlab.fields import Params, close_under_prefixes
-from pinnlab.jets import JetUnsupported, TorchJet, jet_fields, plan_for
+from pinnlab.jets import Jet, JetUnsupported, TorchJet, jet_fields, linear, plan_for
 from pinnlab.layers.activations import ACTIVATIONS
 from pinnlab.registry import get_problem
-from pinnlab.solvers.pinn import build_net
+from pinnlab.solvers.pinn import build_net, make_task
+from pinnlab.solvers.training import make_adam
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -194,3 +195,64 @@ def test_evaluation_without_graph_gives_detached_tensors():
     f = compute_fields(net, x, {"u": {(0, 1)}}, ("x", "t"), ("u",), engine="jets", create_graph=False)
     assert not f.data["u"][(0, 1)].requires_grad
     assert math.isfinite(float(f.data["u"][(0, 1)].sum()))
+
+
+def test_input_partials_are_one_row_or_zero_until_a_nonlinearity_fills_them():
+    plan = plan_for(2, [(0,), (1,), (0, 0)])
+    x = torch.rand(7, 2, dtype=torch.float64)
+    jet = Jet.input(x, plan)
+    assert [None if c is None else tuple(c.shape) for c in jet.comps] == [(7, 2), (1, 2), (1, 2), None]
+    w, b = torch.randn(3, 2, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
+    z = linear(jet, w, b)
+    assert z.comps[plan.pos[(0,)]].shape == (1, 3) and z.comps[plan.pos[(0, 0)]] is None
+    torch.testing.assert_close(z.partial((0,)), w[:, 0].expand(7, 3))  # full-shaped on request
+    torch.testing.assert_close(z.partial((0, 0)), torch.zeros(7, 3, dtype=torch.float64))
+    h = z.tanh()
+    assert h.comps[plan.pos[(0, 0)]].shape == (7, 3)
+    t = torch.tanh(x @ w.T + b)
+    torch.testing.assert_close(h.partial((0, 0)), -2 * t * (1 - t * t) * w[:, 0] ** 2)
+
+
+def test_reductions_and_indexing_over_points_see_every_point_of_a_constant_partial():
+    plan = plan_for(2, [(0,), (1,)])
+    x = torch.rand(6, 2, dtype=torch.float64)
+    jet = Jet.input(x, plan)
+    torch.testing.assert_close(jet.sum(dim=0).partial((0,)), torch.tensor([6.0, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(jet.mean(dim=0).partial((1,)), torch.tensor([0.0, 1.0], dtype=torch.float64))
+    assert jet[::2].partial((0,)).shape == (3, 2)
+    both = torch.cat([TorchJet(jet.comps, plan)[:, 1:], TorchJet(jet.comps, plan)[:, :1]], dim=1)
+    torch.testing.assert_close(both.partial((0,)), torch.tensor([[0.0, 1.0]] * 6, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("name", ["burgers", "poisson2d", "kdv"])
+def test_one_jet_pass_over_all_points_gives_the_losses_and_gradients_of_separate_passes(name):
+    problem = get_problem(name)
+    cfg = pl.SolveConfig(width=8, depth=2, points=64, boundary_points=8, dtype="float64", derivatives="jets",
+                         compile="off").resolved(problem.recipe)
+    task = make_task(problem, cfg)
+    assert task.one_pass
+    results = []
+    for one_pass in (True, False):
+        task.one_pass = one_pass
+        task.net.zero_grad()
+        terms = task.loss_terms()
+        sum(terms.values()).backward()
+        results.append(([float(v.detach()) for v in terms.values()], [p.grad.clone() for p in task.parameters()]))
+    (l1, g1), (l2, g2) = results
+    assert l1 == pytest.approx(l2, rel=1e-12, abs=1e-15)
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_adam_is_fused_where_supported_and_steps_like_the_default():
+    torch.manual_seed(0)
+    p1 = torch.nn.Parameter(torch.randn(5, 3, dtype=torch.float64))
+    p2 = torch.nn.Parameter(p1.detach().clone())
+    fused, plain = make_adam([p1], 1e-2), torch.optim.Adam([p2], lr=1e-2)
+    assert fused.param_groups[0]["fused"]
+    for _ in range(5):
+        for p, opt in ((p1, fused), (p2, plain)):
+            opt.zero_grad()
+            (p ** 2).sum().backward()
+            opt.step()
+    torch.testing.assert_close(p1, p2, rtol=1e-12, atol=1e-14)
