@@ -10,6 +10,12 @@ Steps of the engines are interleaved in one process and the median is reported; 
 ms_autograd / ms_jets from the same run. The "engine ran" column says which engine served
 ``engine="jets"`` (it falls back to autograd where a layer has no jet rules).
 
+A second table says where the time goes: the matmul FLOPs of one step under each engine (for
+Burgers they are the same: Taylor mode and nested reverse mode multiply the same matrices), the
+time spent inside matmuls (profiler), the fraction of the machine's matmul rate (a 1024^3
+product, measured in the same run) that each whole step reaches, and the speedup ceiling
+ms_autograd / ms_matmuls_jets: what jets would reach if everything but their matmuls were free.
+
     python benchmarks/derivatives.py --quick
     python benchmarks/derivatives.py --compile --func --json derivatives.json
     python benchmarks/derivatives.py --device cuda --compile reduce-overhead   # CUDA graphs
@@ -25,8 +31,18 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (alloc_peak_mb, gemm_gflops, interleaved_ms, matmul_mflop, matmul_ms, parser,  # noqa: E402
-                     peak_mb, setup, table, write_json)
+from _common import (  # noqa: E402
+    alloc_peak_mb,
+    gemm_gflops,
+    interleaved_ms,
+    matmul_mflop,
+    matmul_ms,
+    parser,
+    peak_mb,
+    setup,
+    table,
+    write_json,
+)
 
 from pinnlab.derivatives import compute_fields, resolve_engine  # noqa: E402
 from pinnlab.fields import Fields, close_under_prefixes  # noqa: E402
