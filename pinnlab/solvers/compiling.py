@@ -1,11 +1,11 @@
 """Whether and how a PINN loss is compiled with ``torch.compile``.
 
 Compiling the jet pass fuses its many small elementwise operations. On the Burgers residual,
-2 -> 20x3 -> 1, 2540 points, one CPU thread, a compiled jet step took 3.8 ms (tanh), 4.1 ms
-(sine) and 6.6 ms (yat) against 5.7, 10.5 and 22.7 ms for nested autograd, at a cost of 8 to
-25 s of compilation per run and dtype (docs/derivatives.md). Nested autograd cannot be
-compiled (double backward), so only the jet engine is. ``auto`` compiles when the run is long
-enough for the saving to repay the compile time.
+2 -> 20x3 -> 1, 2540 points, one CPU thread, a compiled jet step took 3.2-3.4 ms (tanh),
+3.2-4.0 ms (sine) and 5.4-6.8 ms (yat) against 5.1-5.5, 7.2-8.8 and 19-24 ms for nested
+autograd, at a cost of 1-8 s of compilation per run and dtype with a warm inductor cache (10-25 s
+cold; docs/derivatives.md). Nested autograd cannot be compiled (double backward), so only the
+jet engine is. ``auto`` compiles when the run is long enough for the saving to repay the compile.
 """
 
 from __future__ import annotations
