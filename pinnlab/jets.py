@@ -113,6 +113,10 @@ _PLANS: dict[tuple[int, frozenset], JetPlan] = {}
 def plan_for(dim: int, indices: Iterable[MultiIndex]) -> JetPlan:
     """A cached plan for these partials of a ``dim``-input function."""
     key = (dim, frozenset(tuple(sorted(i)) for i in indices))
+    if torch.compiler.is_compiling():
+        # built at trace time, not looked up: a guard on the cache's contents would fail on the
+        # second call (the first one filled it) and compile the whole step a second time
+        return JetPlan(dim, key[1])
     if key not in _PLANS:
         _PLANS[key] = JetPlan(dim, key[1])
     return _PLANS[key]

@@ -47,3 +47,29 @@ def test_compiled_loss_and_gradients_equal_eager(tmp_path):
     assert isinstance(task._loss, Compiled) and not task._loss.failed
     for a, b in zip(eager, compiled):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_the_jet_loss_is_traced_once_not_again_on_the_second_step():
+    from torch._dynamo.testing import CompileCounter
+
+    from pinnlab.jets import _PLANS
+    from pinnlab.registry import get_problem
+    from pinnlab.solvers.pinn import make_task
+    _PLANS.clear()  # a plan cache filled by the first call used to fail a guard on the second one
+    problem = get_problem("burgers")
+    task = make_task(problem, pl.SolveConfig(width=8, depth=2, points=64, boundary_points=8, compile="off",
+                                             dtype="float64").resolved(problem.recipe))
+    counter = CompileCounter()
+    torch._dynamo.reset()
+    loss = torch.compile(task._loss_impl, backend=counter)
+    for _ in range(3):
+        loss(task.x_res, *task.x_cond)
+    assert counter.frame_count == 1
+
+
+@pytest.mark.slow
+def test_compile_time_is_reported_apart_from_the_time_per_step(tmp_path):
+    cfg = pl.SolveConfig(width=8, depth=2, steps=5, lbfgs_steps=0, points=64, boundary_points=8, compile="on")
+    r = pl.solve("burgers", cfg, out=tmp_path / "run").report
+    assert r["compiled"] and r["compile_s"] > 0
+    assert 0 < r["ms_per_step"] < 1e3 * r["compile_s"]

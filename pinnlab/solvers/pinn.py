@@ -107,6 +107,11 @@ class PinnTask:
         p = self.problem
         return compute_fields(self.net, points, requests, p.domain.names, p.fields, self.engine, create_graph)
 
+    @property
+    def compiled(self) -> bool:
+        """Whether the loss runs compiled (and has not fallen back to eager)."""
+        return isinstance(self._loss, Compiled) and not self._loss.failed
+
     # -- Task protocol --------------------------------------------------------------------
     def parameters(self) -> list[torch.nn.Parameter]:
         return list(self.net.parameters())
@@ -179,7 +184,7 @@ class PinnTask:
         errs = field_errors(pred, self.eval_values, self.problem.fields)
         return {**errs, "heldout_residual": self.residual_rms(self.x_held),
                 "train_residual": self.residual_rms(self.x_res), "derivatives": self.engine,
-                "compiled": isinstance(self._loss, Compiled) and not self._loss.failed,
+                "compiled": self.compiled,
                 "loss_terms": list(["residual", *self.names])}
 
 

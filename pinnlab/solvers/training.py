@@ -69,7 +69,9 @@ class TrainState:
     early_stop_best: float = math.inf
     early_stop_wait: int = 0
     last_eval: dict[str, float] = field(default_factory=dict)
-    adam_s: float = 0.0            # time in Adam steps alone (no evaluation): ms/step = adam_s / step
+    adam_s: float = 0.0            # time in Adam steps alone (no evaluation), compiling steps apart
+    compile_s: float = 0.0         # time of the first Adam step of each session of a compiled run
+    compile_steps: int = 0         # how many steps that was: ms/step = adam_s / (step - compile_steps)
 
 
 class StopFlag:
@@ -195,6 +197,7 @@ class Trainer:
 
     def _adam(self, stop: StopFlag) -> None:
         s, st = self.s, self.state
+        compiling = bool(getattr(self.task, "compiled", False))  # this session's first step compiles
         while st.step < s.steps:
             if stop:
                 self._save()
@@ -208,7 +211,12 @@ class Trainer:
             self._track_best(loss)
             total.backward()
             self.optimizer.step()
-            st.adam_s += time.perf_counter() - t0
+            if compiling:
+                st.compile_s += time.perf_counter() - t0
+                st.compile_steps += 1
+                compiling = False
+            else:
+                st.adam_s += time.perf_counter() - t0
             st.step += 1
             if st.step % LOG_EVERY == 0 or st.step == 1:
                 row = {"step": st.step, "phase": "adam", "wall_s": round(self.wall_s, 4), "loss": loss,
