@@ -13,7 +13,8 @@ no products for its partials, and its backward pass no reductions over points fo
 - An elementwise function with derivatives f', f'', f''' follows Faà di Bruno's formula,
   one term per set partition of the multi-index (precomputed by the plan), e.g.
   d_ijk f(z) = f'''(z) z_i z_j z_k + f''(z) (z_ij z_k + z_ik z_j + z_jk z_i) + f'(z) z_ijk.
-- Products follow Leibniz's rule (one term per subset); quotients multiply by the reciprocal.
+- Products follow Leibniz's rule (one term per subset; a square computes each pair once);
+  quotients solve Leibniz's rule on q v = u for q's partials in turn.
 
 The plan carries only the partials asked for and the lower ones they are built from (the
 sub-multisets of each multi-index), up to order 3. Parameter gradients are one ordinary
@@ -287,7 +288,7 @@ class Jet:
 
     def __truediv__(self, other) -> Jet:
         if isinstance(other, Jet):
-            return product(self, elementwise(other, _reciprocal))
+            return quotient(self, other)
         return self._map(lambda c: c / other)
 
     def __rtruediv__(self, other) -> Jet:
@@ -435,6 +436,8 @@ def product(u: Jet, v: Jet) -> Jet:
     """``u * v`` by Leibniz's rule (features broadcast as for tensors)."""
     if v.plan is not u.plan:
         raise ValueError("jets of different plans cannot be combined")
+    if v is u:
+        return _square(u)
     a, b = u.comps, v.comps
     out = []
     for terms in u.plan.leibniz:
@@ -446,6 +449,42 @@ def product(u: Jet, v: Jet) -> Jet:
             acc = t if acc is None else acc + t
         out.append(acc)
     return type(u)(out, u.plan)
+
+
+def _square(u: Jet) -> Jet:
+    """``u * u``: Leibniz's terms u_S u_T and u_T u_S are one product, counted twice."""
+    a, out = u.comps, []
+    for terms in u.plan.leibniz:
+        counts: dict[tuple[int, int], int] = {}
+        for i, j in terms:
+            if a[i] is not None and a[j] is not None:
+                key = (min(i, j), max(i, j))
+                counts[key] = counts.get(key, 0) + 1
+        acc = None
+        for (i, j), n in counts.items():
+            t = a[i] * a[j] if n == 1 else (a[i] * a[j]) * n
+            acc = t if acc is None else acc + t
+        out.append(acc)
+    return type(u)(out, u.plan)
+
+
+def quotient(u: Jet, v: Jet) -> Jet:
+    """``u / v`` from Leibniz's rule on q v = u, solved for the highest partial of q in turn:
+    q_a = (u_a - sum over proper sub-multisets b of a of q_b v_(a-b)) / v (one reciprocal, no
+    chain of its derivatives)."""
+    if v.plan is not u.plan:
+        raise ValueError("jets of different plans cannot be combined")
+    r = 1 / v.comps[0]
+    q: list[torch.Tensor | None] = [u.comps[0] * r]
+    for k, terms in enumerate(u.plan.leibniz[1:], 1):
+        acc = u.comps[k]
+        for i, j in terms:
+            if i == k or q[i] is None or v.comps[j] is None:
+                continue  # i == k: the term q_a v itself, the one solved for
+            t = q[i] * v.comps[j]
+            acc = -t if acc is None else acc - t
+        q.append(None if acc is None else acc * r)
+    return type(u)(q, u.plan)
 
 
 # -- the engine's entry points ----------------------------------------------------------------------
@@ -490,4 +529,4 @@ def check_transform(transform, dim: int, out_dim: int, dtype: torch.dtype | None
 
 
 __all__ = ["ELEMENTARY", "Jet", "JetPlan", "JetUnsupported", "TorchJet", "MAX_ORDER", "apply", "check_transform",
-           "elementwise", "jet_fields", "linear", "plan_for", "product", "supports_jets"]
+           "elementwise", "jet_fields", "linear", "plan_for", "product", "quotient", "supports_jets"]

@@ -256,3 +256,37 @@ def test_adam_is_fused_where_supported_and_steps_like_the_default():
             (p ** 2).sum().backward()
             opt.step()
     torch.testing.assert_close(p1, p2, rtol=1e-12, atol=1e-14)
+
+
+class _QuotientAndSquare(torch.nn.Module):
+    """u / v and u * u of two smooth functions of (x, y), with jet rules through Jet arithmetic."""
+
+    @staticmethod
+    def _parts(x):
+        u = (x[:, 0:1] * 3).sin() * x[:, 1:2] + x[:, 1:2] * x[:, 1:2] * x[:, 1:2]
+        v = (x[:, 0:1] * x[:, 1:2]).cos() + 2.5
+        return u, v
+
+    def forward(self, x):
+        u, v = self._parts(x)
+        return torch.cat([u / v, u * u], dim=1)
+
+    def forward_jet(self, jet):
+        u, v = self._parts(TorchJet(jet.comps, jet.plan))
+        return _cat_jets([u / v, u * u])
+
+
+def _cat_jets(parts):
+    return Jet([torch.cat([p.comps[k] if p.comps[k] is not None else torch.zeros_like(p.comps[0]) for p in parts], 1)
+                for k in range(parts[0].plan.size)], parts[0].plan)
+
+
+def test_quotient_and_square_rules_match_autograd_to_third_order():
+    x = torch.rand(9, 2, dtype=torch.float64) * 2 - 1
+    idx = [(0,), (1,), (0, 0), (0, 1), (1, 1), (0, 0, 0), (0, 0, 1), (0, 1, 1), (1, 1, 1)]
+    wanted = close_under_prefixes({"q": set(idx), "s": set(idx)})
+    net = _QuotientAndSquare()
+    jets, ref = jet_fields(net, x, wanted, 2), autograd_fields(net, x, wanted)
+    for f in ("q", "s"):
+        for i in idx:
+            torch.testing.assert_close(jets[f][i], ref[f][i], rtol=1e-10, atol=1e-12, msg=f"{f} {i}")
