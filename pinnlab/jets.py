@@ -109,12 +109,13 @@ class JetPlan:
 
 
 _PLANS: dict[tuple[int, frozenset], JetPlan] = {}
+_is_compiling = getattr(torch.compiler, "is_compiling", None) or (lambda: False)  # torch < 2.3 lacks it
 
 
 def plan_for(dim: int, indices: Iterable[MultiIndex]) -> JetPlan:
     """A cached plan for these partials of a ``dim``-input function."""
     key = (dim, frozenset(tuple(sorted(i)) for i in indices))
-    if torch.compiler.is_compiling():
+    if _is_compiling():
         # built at trace time, not looked up: a guard on the cache's contents would fail on the
         # second call (the first one filled it) and compile the whole step a second time
         return JetPlan(dim, key[1])
