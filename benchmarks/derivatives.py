@@ -218,7 +218,8 @@ def main() -> None:
     print(f"\ndevice {device}, {args.threads} thread(s), torch {torch.__version__}"
           f"{' (quick: 3 cases, 6 steps each)' if args.quick else ''}; {memory}")
     print(table(rows, cols))
-    print(f"\nwhere the time goes: the speedup ceiling is what {best} jets would reach if everything but their "
+    print(f"\nwhere the time goes: the speedup ceiling is what {'compiled' if args.compile else 'eager'} jets would "
+          f"reach if everything but their "
           f"matmuls were free; FLOP-bound fraction = matmul FLOPs / {gflops:.1f} GFLOP/s / ms per step")
     print(table(rows, why))
     write_json(args.json, {"device": str(device), "threads": args.threads, "torch": torch.__version__,
