@@ -121,20 +121,22 @@ def matmul_mflop(fn: Callable[[], None]) -> float:
     aten = torch.ops.aten
 
     class Count(TorchDispatchMode):
-        flops = 0
+        def __init__(self):
+            super().__init__()
+            self.flops = 0
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             if func in (aten.mm.default, aten.addmm.default):
                 a, b = args[-2], args[-1]
-                Count.flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
+                self.flops += 2 * a.shape[0] * a.shape[1] * b.shape[1]
             elif func in (aten.bmm.default, aten.baddbmm.default):
                 a, b = args[-2], args[-1]
-                Count.flops += 2 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2]
+                self.flops += 2 * a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2]
             return func(*args, **(kwargs or {}))
 
-    with Count():
+    with Count() as count:
         fn()
-    return Count.flops / 1e6
+    return count.flops / 1e6
 
 
 def matmul_ms(fn: Callable[[], None], device: torch.device, calls: int = 5) -> float:
@@ -164,4 +166,26 @@ def gemm_gflops(device: torch.device, n: int = 1024, repeats: int = 10) -> float
         _sync(device)
         times.append(time.perf_counter() - t0)
     return 2 * n ** 3 / statistics.median(times[2:]) / 1e9
+
+
+def adam_steppers(problem, configs: dict) -> tuple[dict, Callable[[str], None]]:
+    """PINN tasks for one problem, one per labelled (resolved) SolveConfig, each with the trainer's
+    Adam, and ``step(label)``: one Adam step as the trainer takes it (loss terms, finiteness check,
+    backward, step)."""
+    from pinnlab.solvers.pinn import make_task
+    from pinnlab.solvers.training import make_adam
+    tasks, opts = {}, {}
+    for label, cfg in configs.items():
+        torch.manual_seed(cfg.seed)
+        tasks[label] = make_task(problem, cfg)
+        opts[label] = make_adam(tasks[label].parameters(), cfg.lr)
+
+    def step(label: str) -> None:
+        opts[label].zero_grad(set_to_none=True)
+        total = sum(tasks[label].loss_terms().values())
+        if not torch.isfinite(total):
+            raise RuntimeError(f"{label}: the loss became non-finite during timing")
+        total.backward()
+        opts[label].step()
+    return tasks, step
 

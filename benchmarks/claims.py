@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import alloc_peak_mb, interleaved_ms, peak_mb, write_json  # noqa: E402
+from _common import adam_steppers, alloc_peak_mb, interleaved_ms, peak_mb, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "python benchmarks/claims.py"
@@ -260,7 +260,6 @@ def yat_beats_tanh(ctx: Context) -> Section:
 def yat_memory(ctx: Context) -> Section:
     from pinnlab.config import SolveConfig
     from pinnlab.registry import get_problem
-    from pinnlab.solvers.pinn import make_task
 
     torch.set_num_threads(1)
     problems = ["heat1d"] if ctx.quick else ["heat1d", "burgers"]
@@ -271,19 +270,10 @@ def yat_memory(ctx: Context) -> Section:
     for p in problems:
         prob = get_problem(p)
         for engine in ("jets", "autograd"):
-            tasks, opts = {}, {}
-            for k in LAYERS:
-                cfg = SolveConfig(layer=k, width=width, depth=depth, points=points, boundary_points=100, steps=1,
-                                  derivatives=engine, compile="off").resolved(prob.recipe)
-                torch.manual_seed(0)
-                tasks[k] = make_task(prob, cfg)
-                opts[k] = torch.optim.Adam(tasks[k].parameters(), lr=1e-3)
-
-            def step(k: str) -> None:
-                opts[k].zero_grad(set_to_none=True)
-                sum(tasks[k].loss_terms().values()).backward()
-                opts[k].step()
-
+            tasks, step = adam_steppers(prob, {
+                k: SolveConfig(layer=k, width=width, depth=depth, points=points, boundary_points=100, steps=1,
+                               lr=1e-3, seed=0, derivatives=engine, compile="off").resolved(prob.recipe)
+                for k in LAYERS})
             ms = interleaved_ms({k: (lambda k=k: step(k)) for k in LAYERS}, repeats, dev)
             saved = {k: peak_mb(lambda k=k: sum(tasks[k].loss_terms().values()), dev) for k in LAYERS}
             alloc = {k: alloc_peak_mb(lambda k=k: step(k), dev) for k in LAYERS}

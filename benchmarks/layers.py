@@ -23,10 +23,13 @@ import tempfile
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import adam_steppers  # noqa: E402
 
 # (label, kind, options, init): the sweep; the first entry is the baseline
 CONFIGS: list[tuple[str, str, dict, str | None]] = [
@@ -158,20 +161,11 @@ def measure_cost(problem: str, labels: list[str], steps: int, width: int, depth:
     (``compiled``: the jet loss through torch.compile, compiled during the warm-up step)."""
     torch.set_num_threads(1)
     from pinnlab.registry import get_problem
-    from pinnlab.solvers.pinn import make_task
     prob = get_problem(problem)
-    tasks, opts = {}, {}
-    for label in labels:
-        cfg = solve_config(problem, label, 0, steps, width, depth, compile_="on" if compiled else "off")
-        cfg = cfg.resolved(prob.recipe)
-        torch.manual_seed(0)
-        tasks[label] = make_task(prob, cfg)
-        opts[label] = torch.optim.Adam(tasks[label].parameters(), lr=1e-3)
-
-    def step(label: str) -> None:
-        opts[label].zero_grad(set_to_none=True)
-        sum(tasks[label].loss_terms().values()).backward()
-        opts[label].step()
+    tasks, step = adam_steppers(prob, {
+        label: replace(solve_config(problem, label, 0, steps, width, depth, compile_="on" if compiled else "off"),
+                       lr=1e-3).resolved(prob.recipe)
+        for label in labels})
 
     saved = {}
     for label in labels:  # warm-up, and the bytes kept for backward by one loss evaluation

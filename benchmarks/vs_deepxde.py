@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, setup, table, write_json  # noqa: E402
+from _common import adam_steppers, parser, setup, table, write_json  # noqa: E402
 
 os.environ.setdefault("DDE_BACKEND", "pytorch")
 NU = 0.01 / np.pi
@@ -126,28 +126,18 @@ def run_pinnlab(cfg) -> dict:
 
 
 def pinnlab_stepper(cfg):
-    """One Adam step as pinnlab's trainer takes it (loss terms, finiteness check, backward, step)."""
+    """One Adam step as pinnlab's trainer takes it, timed."""
     from pinnlab.registry import get_problem
-    from pinnlab.solvers.compiling import Compiled
-    from pinnlab.solvers.pinn import make_task
-    from pinnlab.solvers.training import make_adam
 
     problem = get_problem("burgers")
-    torch.manual_seed(cfg.seed)
-    task = make_task(problem, cfg.resolved(problem.recipe))
-    opt = make_adam(task.parameters(), cfg.lr)
-    times: list[float] = []
+    tasks, adam_step = adam_steppers(problem, {"pinnlab": cfg.resolved(problem.recipe)})
+    task, times = tasks["pinnlab"], []
 
     def step() -> None:
         t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        total = sum(task.loss_terms().values())
-        if not torch.isfinite(total):
-            raise RuntimeError("pinnlab loss became non-finite during timing")
-        total.backward()
-        opt.step()
+        adam_step("pinnlab")
         times.append(time.perf_counter() - t0)
-    return step, times, {"derivatives": task.engine, "compiled": isinstance(task._loss, Compiled)}
+    return step, times, {"derivatives": task.engine, "compiled": task.compiled}
 
 
 # -- the comparison ------------------------------------------------------------------------------
