@@ -170,10 +170,10 @@ def gemm_gflops(device: torch.device, n: int = 1024, repeats: int = 10) -> float
 
 def adam_steppers(problem, configs: dict) -> tuple[dict, Callable[[str], None]]:
     """PINN tasks for one problem, one per labelled (resolved) SolveConfig, each with the trainer's
-    Adam, and ``step(label)``: one Adam step as the trainer takes it (loss terms, finiteness check,
-    backward, step)."""
+    Adam, and ``step(label)``: one Adam step as the trainer takes it (loss and gradients, compiled
+    together when the config compiles; finiteness check; step)."""
     from pinnlab.solvers.pinn import make_task
-    from pinnlab.solvers.training import make_adam
+    from pinnlab.solvers.training import loss_and_grads, make_adam
     tasks, opts = {}, {}
     for label, cfg in configs.items():
         torch.manual_seed(cfg.seed)
@@ -182,10 +182,7 @@ def adam_steppers(problem, configs: dict) -> tuple[dict, Callable[[str], None]]:
 
     def step(label: str) -> None:
         opts[label].zero_grad(set_to_none=True)
-        total = sum(tasks[label].loss_terms().values())
-        if not torch.isfinite(total):
-            raise RuntimeError(f"{label}: the loss became non-finite during timing")
-        total.backward()
+        loss_and_grads(tasks[label], 0)
         opts[label].step()
     return tasks, step
 

@@ -3,8 +3,10 @@
 A training step here is what a PINN step costs apart from the optimiser: the residual's fields
 and partials at N collocation points, the mean-square residual, and the backward pass over the
 parameters. Engines: ``jets`` (eager), ``autograd`` (nested reverse mode, what DeepXDE does),
-with ``--compile`` the jet step compiled by torch.compile (nested autograd cannot be compiled:
-double backward), and with ``--func`` torch.func (vmap over points of nested jacrev/jacfwd, the
+with ``--compile`` the jet step compiled by torch.compile as the solver runs it (``compiled``: the
+loss and its parameter gradient as one compiled function, torch.func) and as a compiled loss
+followed by ``backward()`` (``compiled_loss``; nested autograd cannot be compiled: double
+backward), and with ``--func`` torch.func (vmap over points of nested jacrev/jacfwd, the
 usual functional formulation; it computes every partial of each order, not only those asked).
 Steps of the engines are interleaved in one process and the median is reported; the speedup is
 ms_autograd / ms_jets from the same run. The "engine ran" column says which engine served
@@ -48,6 +50,7 @@ from pinnlab.derivatives import compute_fields, resolve_engine  # noqa: E402
 from pinnlab.fields import Fields, close_under_prefixes  # noqa: E402
 from pinnlab.nets import Net  # noqa: E402
 from pinnlab.registry import get_problem  # noqa: E402
+from pinnlab.solvers.compiling import value_and_grad  # noqa: E402
 
 # (name, problem, layer, width, depth, points)
 CASES = [
@@ -60,7 +63,7 @@ CASES = [
     ("burgers yat 20x3 N=2540", "burgers", "yat", 20, 3, 2540),
     ("burgers auto 20x3 N=2540", "burgers", "auto", 20, 3, 2540),
 ]
-ENGINES = ("jets", "autograd", "compiled", "func")
+ENGINES = ("jets", "autograd", "compiled", "compiled_loss", "func")
 QUICK = ["burgers 20x3 N=2540", "kdv (u_xxx) 32x3 N=4096", "burgers yat 20x3 N=2540"]
 
 
@@ -103,54 +106,70 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
     torch.manual_seed(0)
     net = Net(problem.domain.dim, len(problem.fields), width, depth, layer,
               bounds=(problem.domain.lo.tolist(), problem.domain.hi.tolist())).to(device)
+    params = list(net.parameters())
     lo = torch.as_tensor(problem.domain.lo, dtype=torch.float32, device=device)
     hi = torch.as_tensor(problem.domain.hi, dtype=torch.float32, device=device)
     x = torch.rand(n, problem.domain.dim, device=device) * (hi - lo) + lo
     wanted = close_under_prefixes({f: set(problem.requests["residual"].get(f, ())) for f in problem.fields})
     engine_ran = resolve_engine(net, wanted, "jets")
     losses = {e: make_step(problem, net, x, e) for e in ("jets", "autograd") + (("func",) if func else ())}
-    row = {"case": name, "engine_ran": engine_ran}
-    if compile_:
-        torch._dynamo.reset()  # each case compiles afresh (dynamo stops compiling after 8 variants of one function)
-        compiled = torch.compile(losses["jets"], mode=compile_)
-        t0 = time.perf_counter()
-        compiled(x).backward()
-        row["compile_s"] = time.perf_counter() - t0
-        losses["compiled"] = compiled
 
     def stepper(fn):
         def step():
             net.zero_grad(set_to_none=True)
             fn(x).backward()
         return step
+    steps = {k: stepper(f) for k, f in losses.items()}
+    values = {k: (lambda f=f: f(x).item()) for k, f in losses.items()}
+    row = {"case": name, "engine_ran": engine_ran}
+    if compile_:
+        # "compiled": what the solver runs, the loss and its parameter gradient as one compiled
+        # function of the parameters; "compiled_loss": the loss compiled, then backward() through it.
+        torch._dynamo.reset()  # each case compiles afresh (dynamo stops compiling after 8 variants of one function)
+        fused = torch.compile(value_and_grad(net, lambda pts: {"residual": losses["jets"](pts)}), mode=compile_)
+        compiled_loss = torch.compile(losses["jets"], mode=compile_)
+
+        def fused_step():
+            net.zero_grad(set_to_none=True)
+            grads, terms = fused([p.detach() for p in params], x)
+            for p, g in zip(params, grads):
+                p.grad = g
+            return terms["residual"]
+        for k, step in (("compiled", fused_step), ("compiled_loss", stepper(compiled_loss))):
+            t0 = time.perf_counter()
+            step()
+            row[f"compile_s{'' if k == 'compiled' else '_loss'}"] = time.perf_counter() - t0
+        steps.update(compiled=fused_step, compiled_loss=stepper(compiled_loss))
+        values.update(compiled=lambda: fused_step().item(), compiled_loss=lambda: compiled_loss(x).item())
     # every engine must compute the same loss (float32 rounding apart), or the timing compares different work
-    ref = losses["autograd"](x).item()
-    row["max_rel_loss_diff"] = max(abs(f(x).item() - ref) / abs(ref) for f in losses.values())
-    ms = interleaved_ms({k: stepper(f) for k, f in losses.items()}, repeats, device)
+    ref = values["autograd"]()
+    row["max_rel_loss_diff"] = max(abs(v() - ref) / abs(ref) for v in values.values())
+    ms = interleaved_ms(steps, repeats, device)
     row.update(ms_jets=ms["jets"], ms_autograd=ms["autograd"], speedup=ms["autograd"] / ms["jets"])
     if compile_:
-        row.update(ms_compiled=ms["compiled"], speedup_compiled=ms["autograd"] / ms["compiled"])
+        row.update(ms_compiled=ms["compiled"], speedup_compiled=ms["autograd"] / ms["compiled"],
+                   ms_compiled_loss=ms["compiled_loss"], speedup_compiled_loss=ms["autograd"] / ms["compiled_loss"])
     if func:
         row.update(ms_func=ms["func"], speedup_func=ms["autograd"] / ms["func"])
-    for e, loss in losses.items():
+    for e, step in steps.items():
         # On the CPU, mb_*: tensors saved for backward (hooks cannot see inside a compiled graph, and
         # torch.func refuses them); peak_mb_*: allocator peak from the profiler. On CUDA both are CUDA's peak.
         if e in ("jets", "autograd") or device.type == "cuda":
-            row[f"mb_{e}"] = peak_mb(stepper(loss), device)
-        row[f"peak_mb_{e}"] = alloc_peak_mb(stepper(loss), device)
+            row[f"mb_{e}"] = peak_mb(step, device)
+        row[f"peak_mb_{e}"] = alloc_peak_mb(step, device)
     # Where the time goes: matmul FLOPs (the same work for both engines when the counts agree),
     # time inside matmuls, and the fraction of the machine's matmul rate the whole step reaches.
     for e in ("jets", "autograd"):
-        row[f"mflop_{e}"] = matmul_mflop(stepper(losses[e]))
-    for e, loss in losses.items():
-        row[f"ms_matmul_{e}"] = matmul_ms(stepper(loss), device)
+        row[f"mflop_{e}"] = matmul_mflop(steps[e])
+    for e, step in steps.items():
+        row[f"ms_matmul_{e}"] = matmul_ms(step, device)
     best = "compiled" if compile_ else "jets"
     row["speedup_ceiling"] = ms["autograd"] / row[f"ms_matmul_{best}"]
-    for e in [e for e in ("jets", "autograd", "compiled") if e in ms]:
+    for e in [e for e in ENGINES if e in ms and e != "func"]:
         row[f"flop_frac_{e}"] = row[f"mflop_{'autograd' if e == 'autograd' else 'jets'}"] / gflops / ms[e]
     if profile:
-        for e, loss in losses.items():
-            print_profile(f"{name}, {e}", stepper(loss), device, profile)
+        for e, step in steps.items():
+            print_profile(f"{name}, {e}", step, device, profile)
     return row
 
 
@@ -198,7 +217,7 @@ def main() -> None:
             ("max_rel_loss_diff", "loss rel diff", ".0e")]
     if args.compile:
         cols += [("ms_compiled", "ms compiled", ".2f"), ("speedup_compiled", "speedup compiled", ".2f"),
-                 ("compile_s", "compile s", ".1f")]
+                 ("compile_s", "compile s", ".1f"), ("ms_compiled_loss", "ms compiled loss+backward", ".2f")]
     if args.func:
         cols += [("ms_func", "ms torch.func", ".2f"), ("speedup_func", "speedup func", ".2f")]
     ran = [e for e in ENGINES if f"peak_mb_{e}" in rows[0]]

@@ -35,18 +35,25 @@ def test_compiler_failure_falls_back_to_eager_with_a_warning():
 
 
 @pytest.mark.slow
-def test_compiled_loss_and_gradients_equal_eager(tmp_path):
-    cfg = pl.SolveConfig(layer="tanh", width=8, depth=2, steps=3, lbfgs_steps=0, points=64, dtype="float64",
+@pytest.mark.parametrize("layer", ["tanh", "laaf"])
+def test_compiled_loss_and_gradients_equal_eager(layer):
+    cfg = pl.SolveConfig(layer=layer, width=8, depth=2, steps=3, lbfgs_steps=0, points=64, dtype="float64",
                          compile="on", seed=3)
     from pinnlab.registry import get_problem
     from pinnlab.solvers.pinn import make_task
     problem = get_problem("burgers")
     task = make_task(problem, cfg.resolved(problem.recipe))
-    eager = [t.detach() for t in task._loss_impl(task.x_res, *task.x_cond)]
-    compiled = [t.detach() for t in task._loss(task.x_res, *task.x_cond)]
-    assert isinstance(task._loss, Compiled) and not task._loss.failed
-    for a, b in zip(eager, compiled):
-        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
+    eager = task.loss_terms()
+    sum(eager.values()).backward()
+    eager_grads = [p.grad.clone() for p in task.parameters()]
+    task.net.zero_grad(set_to_none=True)
+    compiled = task.loss_terms_and_grads()
+    assert task.compiled
+    assert list(compiled) == list(eager)  # the same terms (slope recovery included for laaf)
+    for k in eager:
+        torch.testing.assert_close(compiled[k], eager[k].detach(), rtol=1e-10, atol=1e-14)
+    for p, g in zip(task.parameters(), eager_grads):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
 
 
 def test_the_jet_loss_is_traced_once_not_again_on_the_second_step():

@@ -6,6 +6,11 @@ Compiling the jet pass fuses its many small elementwise operations. On the Burge
 autograd, at a cost of 1-8 s of compilation per run and dtype with a warm inductor cache (10-25 s
 cold; docs/derivatives.md). Nested autograd cannot be compiled (double backward), so only the
 jet engine is. ``auto`` compiles when the run is long enough for the saving to repay the compile.
+
+What is compiled is the loss *and its parameter gradient* as one function of the parameters
+(:func:`value_and_grad`, torch.func): one graph, with no autograd tape between a compiled forward
+and a compiled backward. On the Burgers step that took 10-20% off a compiled loss followed by
+``backward()`` (docs/derivatives.md).
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from __future__ import annotations
 import shutil
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import torch
+from torch import nn
 
 AUTO_MIN_STEPS = 4000  # break-even measured at about 2000-5000 steps on the built-in recipes
 
@@ -55,3 +62,34 @@ class Compiled:
             warnings.warn(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
                           "continuing without compiling", UserWarning, stacklevel=2)
             return self.fn(*args)
+
+
+class _Objective(nn.Module):
+    """Holds ``net`` so that torch.func can swap its parameters while ``fn`` runs."""
+
+    def __init__(self, net: nn.Module, fn: Callable[..., dict[str, torch.Tensor]]):
+        super().__init__()
+        self.net, self.fn = net, fn
+
+    def forward(self, *args: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        terms = self.fn(*args)
+        return sum(terms.values()), terms
+
+
+def value_and_grad(net: nn.Module, fn: Callable[..., dict[str, torch.Tensor]]
+                   ) -> Callable[..., tuple[list[torch.Tensor], dict[str, torch.Tensor]]]:
+    """``fn(*args)``, a dict of loss terms computed through ``net``, as ``g(params, *args) ->
+    (grads, terms)``: the gradient of the terms' sum with respect to ``params`` (the values of
+    ``net``'s trainable parameters, in ``net.parameters()`` order) and the terms, detached."""
+    names = [n for n, p in net.named_parameters() if p.requires_grad]
+    holder = _Objective(net, fn)
+
+    def objective(params: list[torch.Tensor], *args: Any):
+        return torch.func.functional_call(holder, {f"net.{n}": p for n, p in zip(names, params)}, args)
+
+    grad_fn = torch.func.grad_and_value(objective, has_aux=True)
+
+    def run(params: list[torch.Tensor], *args: Any):
+        grads, (_, terms) = grad_fn(params, *args)
+        return grads, terms
+    return run

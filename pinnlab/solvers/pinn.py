@@ -16,7 +16,7 @@ from ..fields import close_under_prefixes, merge_requests
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
-from .compiling import Compiled, should_compile
+from .compiling import Compiled, should_compile, value_and_grad
 
 EVAL_BATCH = 16384
 
@@ -76,9 +76,9 @@ class PinnTask:
         ev = problem.evaluation()
         self.eval_points, self.eval_values = ev.points, ev.values
         self.one_pass = self._one_pass()
-        self._loss = self._loss_impl
+        self._fused: Compiled | None = None  # the compiled loss-and-gradient, when compiling
         if should_compile(config.compile, self.engine, config.steps or 0, config.device):
-            self._loss = Compiled(self._loss_impl)
+            self._fused = Compiled(value_and_grad(net, self._weighted_terms))
 
     def _one_pass(self) -> bool:
         """Whether jets evaluate the collocation and condition points in one pass: when the conditions
@@ -109,8 +109,8 @@ class PinnTask:
 
     @property
     def compiled(self) -> bool:
-        """Whether the loss runs compiled (and has not fallen back to eager)."""
-        return isinstance(self._loss, Compiled) and not self._loss.failed
+        """Whether the loss and its gradient run compiled (and have not fallen back to eager)."""
+        return self._fused is not None and not self._fused.failed
 
     # -- Task protocol --------------------------------------------------------------------
     def parameters(self) -> list[torch.nn.Parameter]:
@@ -127,14 +127,29 @@ class PinnTask:
             out.append(_mean_square(p.conditions[i].residuals(f, p.p)))
         return out
 
-    def loss_terms(self) -> dict[str, torch.Tensor]:
-        raw = self._loss(self.x_res, *self.x_cond)
+    def _weighted_terms(self, x_res: torch.Tensor, *x_cond: torch.Tensor) -> dict[str, torch.Tensor]:
+        raw = self._loss_impl(x_res, *x_cond)
         terms = {"residual": self.weights["residual"] * raw[0]}
         for name, value in zip(self.names, raw[1:]):
             terms[name] = self.weights[name] * value
         extra = getattr(self.net, "extra_loss", None)  # e.g. adaptive activations' slope recovery
         if callable(extra):
             terms.update(extra())
+        return terms
+
+    def loss_terms(self) -> dict[str, torch.Tensor]:
+        return self._weighted_terms(self.x_res, *self.x_cond)
+
+    def loss_terms_and_grads(self) -> dict[str, torch.Tensor] | None:
+        """The loss terms (detached) with each parameter's ``.grad`` set, by the compiled
+        loss-and-gradient; None when the run is not compiled (then: loss_terms() and backward)."""
+        if not self.compiled:
+            return None
+        params = [p for p in self.parameters() if p.requires_grad]
+        # detached: the compiled function must not be traced for autograd (it is the gradient itself)
+        grads, terms = self._fused([p.detach() for p in params], self.x_res, *self.x_cond)
+        for p, g in zip(params, grads):
+            p.grad = g
         return terms
 
     def resample(self, step: int) -> None:

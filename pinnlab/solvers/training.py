@@ -113,6 +113,26 @@ def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr)
 
 
+def loss_and_grads(task: Task, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One evaluation of the loss with its gradient in each parameter's ``.grad``: the task's
+    compiled loss-and-gradient where it has one, else ``loss_terms()`` and ``backward()``.
+    Raises Diverged (naming the terms, and ``step``) when the loss is not finite."""
+    fused = getattr(task, "loss_terms_and_grads", None)
+    terms = fused() if fused is not None else None
+    eager = terms is None
+    if eager:
+        terms = task.loss_terms()
+    total = sum(terms.values())
+    if not torch.isfinite(total):
+        bad = [k for k, v in terms.items() if not torch.isfinite(v)]
+        params_bad = any(not torch.isfinite(p).all() for p in task.parameters())
+        what = "parameters became non-finite" if params_bad else f"non-finite loss term(s): {', '.join(bad)}"
+        raise Diverged(f"{what} at step {step}")
+    if eager:
+        total.backward()
+    return total, terms
+
+
 class Trainer:
     """Runs a Task through the schedule; ``on_checkpoint(state_dict)`` persists progress."""
 
@@ -180,16 +200,6 @@ class Trainer:
                                      tolerance_change=1e-13 if fp64 else 1e-9)
         return None
 
-    def _total(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        terms = self.task.loss_terms()
-        total = sum(terms.values())
-        if not torch.isfinite(total):
-            bad = [k for k, v in terms.items() if not torch.isfinite(v)]
-            params_bad = any(not torch.isfinite(p).all() for p in self.task.parameters())
-            what = "parameters became non-finite" if params_bad else f"non-finite loss term(s): {', '.join(bad)}"
-            raise Diverged(f"{what} at step {self.state.step + self.state.lbfgs_iters + 1}")
-        return total, terms
-
     def _track_best(self, loss: float) -> None:
         if loss < self.state.best_loss:
             self.state.best_loss = loss
@@ -206,10 +216,9 @@ class Trainer:
                 self.task.resample(st.step)
             t0 = time.perf_counter()
             self.optimizer.zero_grad(set_to_none=True)
-            total, terms = self._total()
+            total, terms = loss_and_grads(self.task, st.step + st.lbfgs_iters + 1)
             loss = total.item()
             self._track_best(loss)
-            total.backward()
             self.optimizer.step()
             if compiling:
                 st.compile_s += time.perf_counter() - t0
@@ -266,13 +275,12 @@ class Trainer:
         def closure():
             nonlocal diverged
             opt.zero_grad(set_to_none=True)
-            terms = self.task.loss_terms()
-            total = sum(terms.values())
-            if not torch.isfinite(total):
+            try:
+                total, _ = loss_and_grads(self.task, st.step + st.lbfgs_iters + 1)
+            except Diverged:
                 diverged = True  # the line search probed a bad point: report, keep the best state
-                return torch.tensor(float("inf"), dtype=total.dtype)
+                return torch.tensor(float("inf"), dtype=self.s.lbfgs_dtype)
             self._track_best(total.item())
-            total.backward()
             return total
 
         while st.lbfgs_iters < s.lbfgs_steps:
