@@ -3,11 +3,12 @@
 A training step here is what a PINN step costs apart from the optimiser: the residual's fields
 and partials at N collocation points, the mean-square residual, and the backward pass over the
 parameters. Engines: ``jets`` (eager), ``autograd`` (nested reverse mode, what DeepXDE does),
-with ``--compile`` the jet step compiled by torch.compile as the solver runs it (``compiled``: the
-loss and its parameter gradient as one compiled function, torch.func) and as a compiled loss
-followed by ``backward()`` (``compiled_loss``; nested autograd cannot be compiled: double
-backward), and with ``--func`` torch.func (vmap over points of nested jacrev/jacfwd, the
-usual functional formulation; it computes every partial of each order, not only those asked).
+with ``--compile`` the jet step compiled as the solver runs it (``compiled``: the loss and its
+parameter gradient as one function, torch.func, traced once and compiled by inductor, called
+without dynamo) and as torch.compile of the loss followed by ``backward()`` (``compiled_loss``;
+nested autograd cannot be compiled: double backward), and with ``--func`` torch.func (vmap over
+points of nested jacrev/jacfwd, the usual functional formulation; it computes every partial of
+each order, not only those asked).
 Steps of the engines are interleaved in one process and the median is reported; the speedup is
 ms_autograd / ms_jets from the same run. The "engine ran" column says which engine served
 ``engine="jets"`` (it falls back to autograd where a layer has no jet rules).
@@ -50,7 +51,7 @@ from pinnlab.derivatives import compute_fields, resolve_engine  # noqa: E402
 from pinnlab.fields import Fields, close_under_prefixes  # noqa: E402
 from pinnlab.nets import Net  # noqa: E402
 from pinnlab.registry import get_problem  # noqa: E402
-from pinnlab.solvers.compiling import value_and_grad  # noqa: E402
+from pinnlab.solvers.compiling import Compiled, value_and_grad  # noqa: E402
 
 # (name, problem, layer, width, depth, points)
 CASES = [
@@ -64,6 +65,8 @@ CASES = [
     ("burgers auto 20x3 N=2540", "burgers", "auto", 20, 3, 2540),
 ]
 ENGINES = ("jets", "autograd", "compiled", "compiled_loss", "func")
+# --compile MODE: torch.compile's modes, as inductor options for the solver's direct compile
+MODE_OPTIONS = {"default": None, "reduce-overhead": {"triton.cudagraphs": True}, "max-autotune": {"max_autotune": True}}
 QUICK = ["burgers 20x3 N=2540", "kdv (u_xxx) 32x3 N=4096", "burgers yat 20x3 N=2540"]
 
 
@@ -123,10 +126,11 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
     values = {k: (lambda f=f: f(x).item()) for k, f in losses.items()}
     row = {"case": name, "engine_ran": engine_ran}
     if compile_:
-        # "compiled": what the solver runs, the loss and its parameter gradient as one compiled
-        # function of the parameters; "compiled_loss": the loss compiled, then backward() through it.
+        # "compiled": what the solver runs, the loss and its parameter gradient as one function of
+        # the parameters, traced once and compiled by inductor, called without dynamo;
+        # "compiled_loss": the loss compiled by torch.compile, then backward() through it.
         torch._dynamo.reset()  # each case compiles afresh (dynamo stops compiling after 8 variants of one function)
-        fused = torch.compile(value_and_grad(net, lambda pts: {"residual": losses["jets"](pts)}), mode=compile_)
+        fused = Compiled(value_and_grad(net, lambda pts: {"residual": losses["jets"](pts)}), MODE_OPTIONS[compile_])
         compiled_loss = torch.compile(losses["jets"], mode=compile_)
 
         def fused_step():

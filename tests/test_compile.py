@@ -20,7 +20,7 @@ def test_nested_autograd_is_never_compiled():
     assert not should_compile("auto", "autograd", 10**6, "cpu")
 
 
-def test_compiler_failure_falls_back_to_eager_with_a_warning():
+def test_compiler_failure_falls_back_to_eager_with_a_warning(monkeypatch):
     calls = []
 
     def fn(x):
@@ -28,10 +28,32 @@ def test_compiler_failure_falls_back_to_eager_with_a_warning():
         return x * 2
 
     c = Compiled(fn)
-    c.compiled = lambda x: (_ for _ in ()).throw(RuntimeError("inductor exploded"))
+    monkeypatch.setattr(c, "_compile", lambda *a: (_ for _ in ()).throw(RuntimeError("inductor exploded")))
     with pytest.warns(UserWarning, match="inductor exploded"):
         assert float(c(torch.tensor(3.0))) == 6.0
-    assert c.failed and float(c(torch.tensor(1.0))) == 2.0
+    assert c.failed and float(c(torch.tensor(1.0))) == 2.0 and len(calls) == 2
+
+
+@pytest.mark.slow
+def test_compiled_once_per_input_signature_then_called_without_tracing():
+    traced = []
+
+    def fn(params, x):
+        traced.append(x.dtype)
+        return {"sum": (params[0] * x).sum()}, [torch.sin(x) * params[1]]
+
+    c = Compiled(fn)
+    p = [torch.tensor(2.0), torch.tensor(3.0)]
+    x = torch.linspace(0, 1, 5)
+    for _ in range(3):
+        terms, (y,) = c(p, x)
+    assert traced == [torch.float32] and not c.failed  # one trace (make_fx), then the compiled graph alone
+    torch.testing.assert_close(terms["sum"], (2 * x).sum())
+    torch.testing.assert_close(y, 3 * torch.sin(x))
+    terms, _ = c([t.double() for t in p], x.double())  # a new signature (L-BFGS in float64) compiles again
+    assert traced == [torch.float32, torch.float64] and terms["sum"].dtype == torch.float64
+    terms, _ = c(p, torch.linspace(0, 2, 5))  # new values, same signature: no new trace
+    assert len(traced) == 2 and float(terms["sum"]) == pytest.approx(10.0)
 
 
 @pytest.mark.slow
