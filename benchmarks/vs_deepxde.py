@@ -104,11 +104,12 @@ def run_deepxde(steps: int, lbfgs: int, seed: int, points: np.ndarray, values: n
 
 
 # -- pinnlab -------------------------------------------------------------------------------------
-def pinnlab_config(steps: int, lbfgs: int, seed: int, device: str, threads: int, compile_: str):
+def pinnlab_config(steps: int, lbfgs: int, seed: int, device: str, threads: int, compile_: str,
+                   lbfgs_dtype: str = "float32"):
     import pinnlab as pl
 
     return pl.SolveConfig(layer="tanh", width=20, depth=3, init="xavier", points=2540, boundary_points=160,
-                          steps=steps, lbfgs_steps=lbfgs, lr=1e-3, dtype="float32", lbfgs_dtype="float32",
+                          steps=steps, lbfgs_steps=lbfgs, lr=1e-3, dtype="float32", lbfgs_dtype=lbfgs_dtype,
                           seed=seed, device=device, threads=threads, compile=compile_, eval_every=max(steps, 1),
                           checkpoint_every=10**9)
 
@@ -179,6 +180,8 @@ def main() -> None:
     p.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
                    help="pinnlab's --compile (auto: compiled for runs of 4000+ Adam steps)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lbfgs-dtype", default="float32", choices=["float32", "float64"],
+                   help="pinnlab's L-BFGS precision (default float32, as DeepXDE; pinnlab's own recipes use float64)")
     args = p.parse_args()
     if args.device == "cpu":
         # importing DeepXDE makes CUDA torch's default device wherever CUDA exists: keep both on the CPU
@@ -192,7 +195,7 @@ def main() -> None:
     steps = args.steps or (300 if args.quick else 15000)
     lbfgs = args.lbfgs if args.lbfgs is not None else (50 if args.quick else 2000)
     rounds, block = args.rounds or (3 if args.quick else 10), args.block or (50 if args.quick else 100)
-    cfg = pinnlab_config(steps, lbfgs, args.seed, args.device, args.threads, args.compile)
+    cfg = pinnlab_config(steps, lbfgs, args.seed, args.device, args.threads, args.compile, args.lbfgs_dtype)
 
     timing = interleaved(steps, lbfgs, args.seed, cfg, rounds, block)
     head = (f"Burgers, 2->20x3->1 tanh, float32, {args.threads} thread(s), {args.device}, torch {torch.__version__}, "
@@ -204,7 +207,8 @@ def main() -> None:
                 [("tool", "tool", ""), ("med", "median ms", ".2f"), ("mean", "mean ms", ".2f")]))
     print(f"step_ratio (deepxde / pinnlab, medians): {timing['step_ratio']:.2f}; with pinnlab's first step "
           f"(compile) spread over {steps} Adam steps: {timing['step_ratio_with_compile']:.2f}")
-    out = {"steps": steps, "lbfgs_cap": lbfgs, "threads": args.threads, "device": args.device,
+    out = {"steps": steps, "lbfgs_cap": lbfgs, "pinnlab_lbfgs_dtype": args.lbfgs_dtype,
+           "threads": args.threads, "device": args.device,
            "torch": torch.__version__, "deepxde": deepxde.__version__, **timing}
     if not args.timing_only:
         from pinnlab.registry import get_problem
@@ -212,7 +216,8 @@ def main() -> None:
         points, values = np.asarray(ev.points, dtype=np.float32), np.asarray(ev.values).reshape(-1)
         rows = [dict(tool="deepxde", **run_deepxde(steps, lbfgs, args.seed, points, values)),
                 dict(tool="pinnlab", **run_pinnlab(cfg))]
-        print(f"\nfull runs, one after the other: {steps} Adam steps, then L-BFGS (cap {lbfgs}); "
+        print(f"\nfull runs, one after the other: {steps} Adam steps, then L-BFGS (cap {lbfgs}; pinnlab's in "
+              f"{args.lbfgs_dtype}); "
               f"pinnlab compiled: {rows[1]['compiled']} (compile {rows[1]['compile_s']} s, outside its ms/step)")
         print(table(rows, [("tool", "tool", ""), ("run_ms_per_step", "ms/Adam step", ".2f"),
                            ("lbfgs_iters", "L-BFGS iters", "d"), ("total_s", "total s", ".1f"),
