@@ -319,8 +319,12 @@ class Trainer:
         tol = opt.param_groups[0]["tolerance_grad"]
         if gmax <= tol:
             return f"gradient below tolerance ({gmax:.1e} <= {tol:.0e})"
-        return (f"no further progress: loss or step change below tolerance "
-                f"({opt.param_groups[0]['tolerance_change']:.0e}) after {self.state.lbfgs_iters} iterations")
+        why = (f"no further progress: loss or step change below tolerance "
+               f"({opt.param_groups[0]['tolerance_change']:.0e}) after {self.state.lbfgs_iters} iterations")
+        if self.s.lbfgs_dtype == torch.float32:
+            # measured: a float32 strong-Wolfe search stalled within 1-3 iterations where float64 ran on
+            why += "; float32 line searches often stall, --lbfgs-dtype float64 continues"
+        return why
 
     # -- evaluation -----------------------------------------------------------------------
     def _evaluate(self) -> dict[str, float]:
