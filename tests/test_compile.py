@@ -29,9 +29,25 @@ def test_compiler_failure_falls_back_to_eager_with_a_warning(monkeypatch):
 
     c = Compiled(fn)
     monkeypatch.setattr(c, "_compile", lambda *a: (_ for _ in ()).throw(RuntimeError("inductor exploded")))
-    with pytest.warns(UserWarning, match="inductor exploded"):
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: lambda *a: (_ for _ in ()).throw(RuntimeError("dynamo too")))
+    with pytest.warns(UserWarning, match="dynamo too"):
         assert float(c(torch.tensor(3.0))) == 6.0
     assert c.failed and float(c(torch.tensor(1.0))) == 2.0 and len(calls) == 2
+
+
+@pytest.mark.slow
+def test_data_dependent_control_flow_goes_to_torch_compile_not_into_one_wrong_graph():
+    def fn(x):
+        y = x * 2
+        if y.sum() > 0:  # one traced graph would keep only the branch taken while tracing
+            return y
+        return -y
+
+    c = Compiled(fn)
+    with pytest.warns(UserWarning, match="one graph failed"):
+        torch.testing.assert_close(c(torch.ones(3)), 2 * torch.ones(3))
+    torch.testing.assert_close(c(-torch.ones(3)), 2 * torch.ones(3))
+    assert c.via_dynamo and not c.failed
 
 
 @pytest.mark.slow

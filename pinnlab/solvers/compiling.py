@@ -51,30 +51,43 @@ class Compiled:
     took 3.2 -> 2.7 ms (tanh), 4.8 -> 4.3 ms (yat). What dynamo's guards would catch is in the
     signature (shapes, strides, dtypes, devices: a new one compiles again, e.g. for float64
     L-BFGS) or fixed for the life of a task (its net's structure and its loss weights).
-    If compiling fails: one warning, and ``fn`` runs eagerly from then on (``failed``)."""
+    A function that cannot be one graph (Python control flow on tensor values, e.g. ``if
+    u.max() > 0:`` in a residual) is handed to torch.compile instead, which splits it at such
+    points (``via_dynamo``). If that fails too: one warning, and ``fn`` runs eagerly from then on
+    (``failed``)."""
 
     def __init__(self, fn: Callable, options: dict[str, Any] | None = None):
-        self.fn, self.options, self.failed = fn, options, False
+        self.fn, self.options = fn, options
+        self.via_dynamo, self.failed = False, False
         self._graphs: dict[tuple, Callable] = {}
+        self._dynamo: Callable | None = None
 
     def __call__(self, *args):
         if self.failed:
             return self.fn(*args)
-        leaves, spec = tree_flatten(args)
-        key = (spec, tuple((t.shape, t.stride(), t.dtype, t.device) for t in leaves))
         try:
-            run = self._graphs.get(key)
-            if run is None:
-                run = self._graphs[key] = self._compile(leaves, spec)
-            return run(leaves)
+            return self._dynamo(*args) if self.via_dynamo else self._direct(args)
         except Exception as exc:  # noqa: BLE001 - any compiler failure: the eager function still works
             from ..errors import PinnlabError
             if isinstance(exc, PinnlabError):
                 raise
+            what = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}" if str(exc) else type(exc).__name__
+            if not self.via_dynamo:
+                self.via_dynamo, self._dynamo = True, torch.compile(self.fn, options=self.options)
+                warnings.warn(f"compiling the step as one graph failed ({what}); using torch.compile",
+                              UserWarning, stacklevel=2)
+                return self(*args)
             self.failed = True
-            warnings.warn(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-                          "continuing without compiling", UserWarning, stacklevel=2)
+            warnings.warn(f"torch.compile failed ({what}); continuing without compiling", UserWarning, stacklevel=2)
             return self.fn(*args)
+
+    def _direct(self, args: tuple) -> Any:
+        leaves, spec = tree_flatten(args)
+        key = (spec, tuple((t.shape, t.stride(), t.dtype, t.device) for t in leaves))
+        run = self._graphs.get(key)
+        if run is None:
+            run = self._graphs[key] = self._compile(leaves, spec)
+        return run(leaves)
 
     def _compile(self, leaves: list[torch.Tensor], spec) -> Callable[[list[torch.Tensor]], Any]:
         out_spec = []
