@@ -45,7 +45,8 @@ def _numbers(items: tuple[str, ...], what: str) -> dict[str, float]:
         except OverflowError:  # an integer literal too large for a float
             number = math.nan
         if not math.isfinite(number):
-            raise ConfigError(f"{what} {k}={v!r}: the value must be a finite number")
+            shown = k if k.isprintable() else repr(k)  # a key with a newline must not break the one-line error
+            raise ConfigError(f"{what} {shown}={v!r}: the value must be a finite number")
         out[k] = number
     return out
 

@@ -38,6 +38,12 @@ def test_any_set_text_parses_or_gives_config_error(text):
         assert isinstance(value, float)
 
 
+def test_a_set_key_with_a_newline_gives_a_one_line_error():
+    with pytest.raises(pl.ConfigError) as e:  # found by the property above: "0\n0=" split the message
+        _numbers(("0\n0=",), "--set")
+    assert "\n" not in str(e.value) and "'0\\n0'" in str(e.value)
+
+
 @FAST
 @given(names, st.sampled_from(["__import__('os').system('echo hacked')", "open('/etc/passwd').read()",
                                "[1, 2]", "{'a': 1}", "'text'", "True", "None", "(" * 300 + ")" * 300]))
