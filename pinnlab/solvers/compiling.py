@@ -51,6 +51,7 @@ class Compiled:
     took 3.2 -> 2.7 ms (tanh), 4.8 -> 4.3 ms (yat). What dynamo's guards would catch is in the
     signature (shapes, strides, dtypes, devices: a new one compiles again, e.g. for float64
     L-BFGS) or fixed for the life of a task (its net's structure and its loss weights).
+    ``fn`` must not modify its inputs: tracing runs it once on them.
     A function that cannot be one graph (Python control flow on tensor values, e.g. ``if
     u.max() > 0:`` in a residual) is handed to torch.compile instead, which splits it at such
     points (``via_dynamo``). If that fails too: one warning, and ``fn`` runs eagerly from then on
