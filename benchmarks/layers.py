@@ -158,7 +158,7 @@ def train_one(args: tuple[str, str, int, int, int, int, int]) -> Run:
 def measure_cost(problem: str, labels: list[str], steps: int, width: int, depth: int,
                  compiled: bool = False) -> list[Cost]:
     """Time per Adam step and saved-tensor bytes, the configurations' steps interleaved round-robin
-    (``compiled``: the jet loss through torch.compile, compiled during the warm-up step)."""
+    (``compiled``: the solver's compiled loss-and-gradient, compiled during the warm-up step)."""
     torch.set_num_threads(1)
     from pinnlab.registry import get_problem
     prob = get_problem(problem)

@@ -419,11 +419,11 @@ def elementwise(jet: Jet, derivs: Derivs) -> Jet:
                 p = z[blocks[0]]
                 for b in blocks[1:]:
                     p = p * z[b]
-                s = p if s is None else s + p
+                s = _plus(s, p)
             if s is None:
                 continue
             t = d[r] * s
-            acc = t if acc is None else acc + t
+            acc = _plus(acc, t)
         out.append(acc)
     return type(jet)(out, jet.plan)
 
@@ -447,7 +447,7 @@ def product(u: Jet, v: Jet) -> Jet:
             if a[i] is None or b[j] is None:
                 continue
             t = a[i] * b[j]
-            acc = t if acc is None else acc + t
+            acc = _plus(acc, t)
         out.append(acc)
     return type(u)(out, u.plan)
 
@@ -464,7 +464,7 @@ def _square(u: Jet) -> Jet:
         acc = None
         for (i, j), n in counts.items():
             t = a[i] * a[j] if n == 1 else (a[i] * a[j]) * n
-            acc = t if acc is None else acc + t
+            acc = _plus(acc, t)
         out.append(acc)
     return type(u)(out, u.plan)
 

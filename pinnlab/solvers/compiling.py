@@ -131,3 +131,13 @@ def value_and_grad(net: nn.Module, fn: Callable[..., dict[str, torch.Tensor]]
         grads, (_, terms) = grad_fn(params, *args)
         return grads, terms
     return run
+
+
+def grads_into(fn: Callable, params: list[torch.nn.Parameter], *args: Any) -> dict[str, torch.Tensor]:
+    """Call ``fn`` (a :func:`value_and_grad` function, compiled or not) at the parameters' current
+    values, put the gradients in their ``.grad`` and return the (detached) loss terms."""
+    # detached: the function is not traced for autograd (it computes the gradient itself)
+    grads, terms = fn([p.detach() for p in params], *args)
+    for p, g in zip(params, grads):
+        p.grad = g
+    return terms

@@ -16,7 +16,7 @@ from ..fields import close_under_prefixes, merge_requests
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
-from .compiling import Compiled, should_compile, value_and_grad
+from .compiling import Compiled, grads_into, should_compile, value_and_grad
 
 EVAL_BATCH = 16384
 
@@ -145,12 +145,8 @@ class PinnTask:
         loss-and-gradient; None when the run is not compiled (then: loss_terms() and backward)."""
         if not self.compiled:
             return None
-        params = [p for p in self.parameters() if p.requires_grad]
-        # detached: the compiled function must not be traced for autograd (it is the gradient itself)
-        grads, terms = self._fused([p.detach() for p in params], self.x_res, *self.x_cond)
-        for p, g in zip(params, grads):
-            p.grad = g
-        return terms
+        params = [p for p in self.parameters() if p.requires_grad]  # value_and_grad's order
+        return grads_into(self._fused, params, self.x_res, *self.x_cond)
 
     def resample(self, step: int) -> None:
         self.x_res = self._tensor(self.problem.domain.sample(self.config.points, self.config.sampler, self.rng))

@@ -119,18 +119,22 @@ def loss_and_grads(task: Task, step: int) -> tuple[torch.Tensor, dict[str, torch
     Raises Diverged (naming the terms, and ``step``) when the loss is not finite."""
     fused = getattr(task, "loss_terms_and_grads", None)
     terms = fused() if fused is not None else None
-    eager = terms is None
-    if eager:
-        terms = task.loss_terms()
+    if terms is not None:  # gradients already in .grad
+        return _checked_total(task, terms, step), terms
+    terms = task.loss_terms()
+    total = _checked_total(task, terms, step)
+    total.backward()
+    return total, terms
+
+
+def _checked_total(task: Task, terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
     total = sum(terms.values())
     if not torch.isfinite(total):
         bad = [k for k, v in terms.items() if not torch.isfinite(v)]
         params_bad = any(not torch.isfinite(p).all() for p in task.parameters())
         what = "parameters became non-finite" if params_bad else f"non-finite loss term(s): {', '.join(bad)}"
         raise Diverged(f"{what} at step {step}")
-    if eager:
-        total.backward()
-    return total, terms
+    return total
 
 
 class Trainer:
