@@ -118,3 +118,64 @@ def test_compile_time_is_reported_apart_from_the_time_per_step(tmp_path):
     r = pl.solve("burgers", cfg, out=tmp_path / "run").report
     assert r["compiled"] and r["compile_s"] > 0
     assert 0 < r["ms_per_step"] < 1e3 * r["compile_s"]
+
+
+def test_chunk_size_splits_large_cpu_sets_into_equal_chunks_only():
+    from pinnlab.solvers.compiling import CHUNK_BYTES, chunk_size
+    assert chunk_size(8192, 1024, "cuda") == 8192  # GPUs want the whole batch
+    assert chunk_size(2540, 320, "cpu") == 2540  # fits: no split
+    assert chunk_size(8192, 1024, "cpu") == 1024
+    assert chunk_size(20000, 1024, "cpu") == 1000
+    for n in (8191, 8192, 10007, 65536):  # chunks cover n, near CHUNK_BYTES each, at most two lengths
+        size = chunk_size(n, 1000, "cpu")
+        lengths = {len(c) for c in torch.arange(n).split(size)}
+        assert len(lengths) <= 2 and size * 1000 <= CHUNK_BYTES and size * 1000 > CHUNK_BYTES / 3
+
+
+def _task(monkeypatch, problem, chunk_bytes, **cfg):
+    from pinnlab.solvers import compiling
+    from pinnlab.solvers.pinn import make_task
+    monkeypatch.setattr(compiling, "CHUNK_BYTES", chunk_bytes)
+    config = pl.SolveConfig(**{"width": 8, "depth": 2, "steps": 3, "lbfgs_steps": 0, "points": 64,
+                               "boundary_points": 16, "dtype": "float64", "compile": "on", "seed": 3, **cfg})
+    return make_task(problem, config.resolved(problem.recipe))
+
+
+def _eager_then_compiled(task):
+    eager = task.loss_terms()
+    sum(eager.values()).backward()
+    eager_grads = [p.grad.clone() for p in task.parameters()]
+    task.net.zero_grad(set_to_none=True)
+    return eager, eager_grads, task.loss_terms_and_grads()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layer,hard", [("tanh", False), ("laaf", False), ("tanh", True)])
+def test_chunked_compiled_step_equals_the_eager_whole_set(monkeypatch, layer, hard):
+    from pinnlab.registry import get_problem
+    # 8 wide, float64, 4 jet components: 256 bytes a point; 2 KiB chunks split 64 points in 8
+    task = _task(monkeypatch, get_problem("burgers"), 2048, layer=layer, hard=hard)
+    assert task._chunk == 8
+    eager, eager_grads, compiled = _eager_then_compiled(task)
+    assert task.compiled and task._chunk == 8  # the check found the residual pointwise
+    assert list(compiled) == list(eager)  # all terms, residual first (conditions and slope recovery apart)
+    for k in eager:
+        torch.testing.assert_close(compiled[k], eager[k].detach(), rtol=1e-10, atol=1e-14)
+    for p, g in zip(task.parameters(), eager_grads):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.slow
+def test_a_residual_coupling_points_is_not_chunked(monkeypatch):
+    # scaled by the spread of u over the points: each residual depends on every point
+    problem = pl.Problem(name="coupled", domain=pl.Box(t=(0.0, 4.0)), fields=("u",), params={"k": 1.0},
+                         residual=lambda f, p: (f.u.t + p.k * f.u) / f.u.std(),
+                         conditions=[pl.Initial(u=1.0)], exact=lambda t, p: torch.exp(-p.k * t))
+    task = _task(monkeypatch, problem, 2048)  # 128 bytes a point: chunks of 16
+    assert task._chunk is not None
+    with pytest.warns(UserWarning, match="couples collocation points"):
+        eager, eager_grads, compiled = _eager_then_compiled(task)
+    assert task._chunk is None and task.compiled
+    torch.testing.assert_close(compiled["residual"], eager["residual"].detach(), rtol=1e-10, atol=1e-14)
+    for p, g in zip(task.parameters(), eager_grads):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)

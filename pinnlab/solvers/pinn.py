@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -16,7 +17,15 @@ from ..fields import close_under_prefixes, merge_requests
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
-from .compiling import Compiled, grads_into, should_compile, value_and_grad
+from .compiling import (
+    Compiled,
+    chunk_size,
+    grads_into,
+    jet_bytes_per_point,
+    should_compile,
+    sum_over_chunks,
+    value_and_grad,
+)
 
 EVAL_BATCH = 16384
 
@@ -76,9 +85,21 @@ class PinnTask:
         ev = problem.evaluation()
         self.eval_points, self.eval_values = ev.points, ev.values
         self.one_pass = self._one_pass()
-        self._fused: Compiled | None = None  # the compiled loss-and-gradient, when compiling
+        # the compiled loss-and-gradient, when compiling; with the residual points in chunks, one
+        # function for a chunk's share of the residual and one for the other terms
+        self._fused: Compiled | None = None
+        self._chunk: int | None = None
+        self._fused_chunk: Compiled | None = None
+        self._chunk_checked = False
         if should_compile(config.compile, self.engine, config.steps or 0, config.device):
-            self._fused = Compiled(value_and_grad(net, self._weighted_terms))
+            size = chunk_size(len(self.x_res), self._bytes_per_point(), self.device)
+            if size < len(self.x_res):
+                self._chunk = size
+                self._fused_chunk = Compiled(value_and_grad(net, self._residual_share))
+                if self._weigh_others([]) or self.names:
+                    self._fused = Compiled(value_and_grad(net, self._other_terms))
+            else:
+                self._fused = Compiled(value_and_grad(net, self._weighted_terms))
 
     def _one_pass(self) -> bool:
         """Whether jets evaluate the collocation and condition points in one pass: when the conditions
@@ -89,6 +110,11 @@ class PinnTask:
             return False
         res = close_under_prefixes(self.req_res)
         return all(set(idx) <= set(res.get(f, [()])) for r in self.req_cond for f, idx in close_under_prefixes(r).items())
+
+    def _bytes_per_point(self) -> int:
+        from ..jets import plan_for
+        indices = [i for idxs in close_under_prefixes(self.req_res).values() for i in idxs]
+        return jet_bytes_per_point(self.net, len(plan_for(self.problem.domain.dim, indices).indices), self.dtype)
 
     def _weights(self, given: Mapping[str, float]) -> dict[str, float]:
         allowed = ["residual", "conditions", *self.names]
@@ -110,7 +136,8 @@ class PinnTask:
     @property
     def compiled(self) -> bool:
         """Whether the loss and its gradient run compiled (and have not fallen back to eager)."""
-        return self._fused is not None and not self._fused.failed
+        parts = [f for f in (self._fused, self._fused_chunk) if f is not None]
+        return bool(parts) and not any(f.failed for f in parts)
 
     # -- Task protocol --------------------------------------------------------------------
     def parameters(self) -> list[torch.nn.Parameter]:
@@ -122,20 +149,60 @@ class PinnTask:
             parts = self.fields(torch.cat([x_res, *x_cond]), self.req_all).blocks([len(x) for x in (x_res, *x_cond)])
         else:
             parts = [self.fields(x_res, self.req_res)] + [self.fields(x, r) for x, r in zip(x_cond, self.req_cond)]
-        out = [_mean_square(p.residual_terms(parts[0]))]
-        for i, f in zip(self.active, parts[1:]):
-            out.append(_mean_square(p.conditions[i].residuals(f, p.p)))
-        return out
+        return [_mean_square(p.residual_terms(parts[0]))] + self._condition_losses(parts[1:])
+
+    def _condition_losses(self, parts) -> list[torch.Tensor]:
+        p = self.problem
+        return [_mean_square(p.conditions[i].residuals(f, p.p)) for i, f in zip(self.active, parts)]
 
     def _weighted_terms(self, x_res: torch.Tensor, *x_cond: torch.Tensor) -> dict[str, torch.Tensor]:
         raw = self._loss_impl(x_res, *x_cond)
-        terms = {"residual": self.weights["residual"] * raw[0]}
-        for name, value in zip(self.names, raw[1:]):
-            terms[name] = self.weights[name] * value
+        return {"residual": self.weights["residual"] * raw[0], **self._weigh_others(raw[1:])}
+
+    def _weigh_others(self, conditions: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        terms = {name: self.weights[name] * value for name, value in zip(self.names, conditions)}
         extra = getattr(self.net, "extra_loss", None)  # e.g. adaptive activations' slope recovery
         if callable(extra):
             terms.update(extra())
         return terms
+
+    # -- the chunked compiled step: the residual's mean as a sum of chunk shares, the rest apart --
+    def _residual_share(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        terms = self.problem.residual_terms(self.fields(x, self.req_res))
+        scale = self.weights["residual"] / (len(terms) * len(self.x_res))
+        return {"residual": scale * sum((t * t).sum() for t in terms)}
+
+    def _other_terms(self, *x_cond: torch.Tensor) -> dict[str, torch.Tensor]:
+        parts = [self.fields(x, r) for x, r in zip(x_cond, self.req_cond)]
+        return self._weigh_others(self._condition_losses(parts))
+
+    def _chunked_terms_and_grads(self, params: list[torch.nn.Parameter]) -> dict[str, torch.Tensor]:
+        values = [p.detach() for p in params]
+        grads, terms = sum_over_chunks(self._fused_chunk, values, self.x_res, self._chunk)
+        if self._fused is not None:
+            more, others = self._fused(values, *self.x_cond)
+            torch._foreach_add_(grads, list(more))
+            terms.update(others)
+        for p, g in zip(params, grads):
+            p.grad = g
+        return terms
+
+    def _pointwise(self, chunked: torch.Tensor) -> bool:
+        """Whether the chunks' residual term equals the whole set's (checked once). Chunks give
+        the mean only when each point's residual depends on that point alone; a residual that
+        couples points (e.g. through ``u.mean()``) is computed whole from then on."""
+        self._chunk_checked = True
+        with torch.no_grad():
+            f = self.fields(self.x_res, self.req_res, create_graph=False)
+            whole = float(self.weights["residual"] * _mean_square(self.problem.residual_terms(f)))
+        if abs(float(chunked) - whole) <= 1e-4 * abs(whole):
+            return True
+        warnings.warn(f"the residual of problem {self.problem.name!r} couples collocation points (its mean square "
+                      f"in chunks of {self._chunk} points: {float(chunked):.6g}, over all at once: {whole:.6g}); "
+                      f"computing it over all points at once", UserWarning, stacklevel=3)
+        self._chunk = self._fused_chunk = None
+        self._fused = Compiled(value_and_grad(self.net, self._weighted_terms))
+        return False
 
     def loss_terms(self) -> dict[str, torch.Tensor]:
         return self._weighted_terms(self.x_res, *self.x_cond)
@@ -146,6 +213,10 @@ class PinnTask:
         if not self.compiled:
             return None
         params = [p for p in self.parameters() if p.requires_grad]  # value_and_grad's order
+        if self._chunk is not None:
+            terms = self._chunked_terms_and_grads(params)
+            if self._chunk_checked or self._pointwise(terms["residual"]):
+                return terms
         return grads_into(self._fused, params, self.x_res, *self.x_cond)
 
     def resample(self, step: int) -> None:
