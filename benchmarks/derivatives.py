@@ -49,9 +49,17 @@ from _common import (  # noqa: E402
 
 from pinnlab.derivatives import compute_fields, resolve_engine  # noqa: E402
 from pinnlab.fields import Fields, close_under_prefixes  # noqa: E402
+from pinnlab.jets import plan_for  # noqa: E402
 from pinnlab.nets import Net  # noqa: E402
 from pinnlab.registry import get_problem  # noqa: E402
-from pinnlab.solvers.compiling import Compiled, grads_into, value_and_grad  # noqa: E402
+from pinnlab.solvers.compiling import (  # noqa: E402
+    Compiled,
+    chunk_size,
+    grads_into,
+    jet_bytes_per_point,
+    sum_over_chunks,
+    value_and_grad,
+)
 
 # (name, problem, layer, width, depth, points)
 CASES = [
@@ -64,7 +72,7 @@ CASES = [
     ("burgers yat 20x3 N=2540", "burgers", "yat", 20, 3, 2540),
     ("burgers auto 20x3 N=2540", "burgers", "auto", 20, 3, 2540),
 ]
-ENGINES = ("jets", "autograd", "compiled", "compiled_loss", "func")
+ENGINES = ("jets", "autograd", "compiled", "compiled_whole", "compiled_loss", "func")
 # --compile MODE: torch.compile's modes, as inductor options for the solver's direct compile
 MODE_OPTIONS = {"default": None, "reduce-overhead": {"triton.cudagraphs": True}, "max-autotune": {"max_autotune": True}}
 QUICK = ["burgers 20x3 N=2540", "kdv (u_xxx) 32x3 N=4096", "burgers yat 20x3 N=2540"]
@@ -90,7 +98,9 @@ def func_fields(net, points, wanted, coords) -> Fields:
     return Fields(coords, tuple(wanted), points, data)
 
 
-def make_step(problem, net, x, engine):
+def make_step(problem, net, x, engine, total=None):
+    """The residual loss at some points: its mean square, or with ``total`` the points' share of
+    the mean square over ``total`` points (a chunk's)."""
     names, fields, req = problem.domain.names, problem.fields, problem.requests["residual"]
     wanted = close_under_prefixes({f: set(req.get(f, ())) for f in fields})
 
@@ -100,6 +110,8 @@ def make_step(problem, net, x, engine):
         else:
             f = compute_fields(net, points, req, names, fields, engine)
         terms = problem.residual_terms(f)
+        if total is not None:
+            return sum((t * t).sum() for t in terms) / total
         return sum((t * t).mean() for t in terms)
     return loss
 
@@ -127,18 +139,38 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
     row = {"case": name, "engine_ran": engine_ran}
     if compile_:
         # "compiled": what the solver runs, the loss and its parameter gradient as one function of
-        # the parameters, traced once and compiled by inductor, called without dynamo;
-        # "compiled_loss": the loss compiled by torch.compile, then backward() through it.
+        # the parameters, traced once and compiled by inductor, called without dynamo, over the
+        # points in cache-sized chunks where the solver splits them ("compiled_whole": the same
+        # over all points at once); "compiled_loss": the loss compiled by torch.compile, then
+        # backward() through it.
         torch._dynamo.reset()  # each case compiles afresh (dynamo stops compiling after 8 variants of one function)
-        fused = Compiled(value_and_grad(net, lambda pts: {"residual": losses["jets"](pts)}), MODE_OPTIONS[compile_])
+        components = len(plan_for(problem.domain.dim, [i for idx in wanted.values() for i in idx]).indices)
+        size = chunk_size(n, jet_bytes_per_point(net, components, x.dtype), device)
+        row["chunk"] = size
+        options = MODE_OPTIONS[compile_]
+        whole = Compiled(value_and_grad(net, lambda pts: {"residual": losses["jets"](pts)}), options)
+        share = make_step(problem, net, x, "jets", total=n)
+        chunked = Compiled(value_and_grad(net, lambda pts: {"residual": share(pts)}), options)
         compiled_loss = torch.compile(losses["jets"], mode=compile_)
 
-        def fused_step():
+        def whole_step():
             net.zero_grad(set_to_none=True)
-            return grads_into(fused, params, x)["residual"]
-        steps.update(compiled=fused_step, compiled_loss=stepper(compiled_loss))
-        values.update(compiled=lambda: fused_step().item(), compiled_loss=lambda: compiled_loss(x).item())
-        for k, key in (("compiled", "compile_s"), ("compiled_loss", "compile_s_loss")):
+            return grads_into(whole, params, x)["residual"]
+
+        def chunked_step():
+            net.zero_grad(set_to_none=True)
+            grads, terms = sum_over_chunks(chunked, [p.detach() for p in params], x, size)
+            for p, g in zip(params, grads):
+                p.grad = g
+            return terms["residual"]
+        steps.update(compiled=chunked_step if size < n else whole_step, compiled_loss=stepper(compiled_loss))
+        values.update(compiled=lambda: steps["compiled"]().item(), compiled_loss=lambda: compiled_loss(x).item())
+        timed = [("compiled", "compile_s"), ("compiled_loss", "compile_s_loss")]
+        if size < n:
+            steps["compiled_whole"] = whole_step
+            values["compiled_whole"] = lambda: whole_step().item()
+            timed.append(("compiled_whole", "compile_s_whole"))
+        for k, key in timed:
             t0 = time.perf_counter()
             steps[k]()
             row[key] = time.perf_counter() - t0
@@ -150,6 +182,8 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
     if compile_:
         row.update(ms_compiled=ms["compiled"], speedup_compiled=ms["autograd"] / ms["compiled"],
                    ms_compiled_loss=ms["compiled_loss"], speedup_compiled_loss=ms["autograd"] / ms["compiled_loss"])
+        whole_ms = ms.get("compiled_whole", ms["compiled"])  # the same step when the solver does not split
+        row.update(ms_compiled_whole=whole_ms, speedup_compiled_whole=ms["autograd"] / whole_ms)
     if func:
         row.update(ms_func=ms["func"], speedup_func=ms["autograd"] / ms["func"])
     for e, step in steps.items():
@@ -218,10 +252,12 @@ def main() -> None:
             ("max_rel_loss_diff", "loss rel diff", ".0e")]
     if args.compile:
         cols += [("ms_compiled", "ms compiled", ".2f"), ("speedup_compiled", "speedup compiled", ".2f"),
-                 ("compile_s", "compile s", ".1f"), ("ms_compiled_loss", "ms compiled loss+backward", ".2f")]
+                 ("compile_s", "compile s", ".1f"), ("chunk", "points per chunk", ""),
+                 ("ms_compiled_whole", "ms compiled unchunked", ".2f"),
+                 ("ms_compiled_loss", "ms compiled loss+backward", ".2f")]
     if args.func:
         cols += [("ms_func", "ms torch.func", ".2f"), ("speedup_func", "speedup func", ".2f")]
-    ran = [e for e in ENGINES if f"peak_mb_{e}" in rows[0]]
+    ran = [e for e in ENGINES if any(f"peak_mb_{e}" in r for r in rows)]
     best = "compiled" if args.compile else "jets"
     why = [("case", "case", ""), ("mflop_jets", "matmul MFLOP jets", ".1f"),
            ("mflop_autograd", "matmul MFLOP autograd", ".1f")]

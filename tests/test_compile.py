@@ -124,8 +124,9 @@ def test_chunk_size_splits_large_cpu_sets_into_equal_chunks_only():
     from pinnlab.solvers.compiling import CHUNK_BYTES, chunk_size
     assert chunk_size(8192, 1024, "cuda") == 8192  # GPUs want the whole batch
     assert chunk_size(2540, 320, "cpu") == 2540  # fits: no split
-    assert chunk_size(8192, 1024, "cpu") == 1024
-    assert chunk_size(20000, 1024, "cpu") == 1000
+    assert chunk_size(4096, 640, "cpu") == 4096
+    assert chunk_size(8192, 1024, "cpu") == 2048
+    assert chunk_size(20000, 1024, "cpu") == 2000
     for n in (8191, 8192, 10007, 65536):  # chunks cover n, near CHUNK_BYTES each, at most two lengths
         size = chunk_size(n, 1000, "cpu")
         lengths = {len(c) for c in torch.arange(n).split(size)}

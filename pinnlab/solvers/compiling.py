@@ -13,8 +13,8 @@ compiles when the run is long enough for the saving to repay the compile.
 On the CPU a large residual set is split into chunks (:func:`chunk_size`), one compiled call per
 chunk, gradients summed: a chunk's whole step then stays in the last-level cache instead of
 streaming every layer's jet through memory. On the 2-core test machine (32 MiB L3) that took the
-Burgers 64x4 step at 8192 points from 65-83 to 56 ms, KdV (32x3, 4096 points) from 16.8 to 10.6 ms;
-nets whose jets already fit (20x3 at 2540 points) are not split (docs/derivatives.md).
+Burgers 64x4 step at 8192 points from 64-83 to 56-58 ms; smaller sets (20x3 at 2540 points, KdV
+32x3 at 4096) are not split (docs/derivatives.md).
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ from torch.fx.experimental.proxy_tensor import make_fx
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 AUTO_MIN_STEPS = 4000  # break-even measured at about 2000-5000 steps on the built-in recipes
-# One layer's jet per chunk. Measured on the 2-core machine: chunks of 0.5-2 MiB within a few % of
-# each other; whole sets of 2.4-8 MiB 15-45% slower than chunked; at 2 MiB (32x4, 4000 points) no gain.
-CHUNK_BYTES = 1 << 20
+# One layer's jet per chunk. Measured on the 2-core machine (32 MiB L3 shared with other tenants):
+# 64x4 at 8192 points (8 MiB) 7-30% faster in chunks of 1024-2048 points, the gain larger when
+# the machine was loaded; 2-2.5 MiB sets (KdV 32x3 at 4096 points) between 5% slower and 45%
+# faster, so only sets above twice this are split.
+CHUNK_BYTES = 2 << 20
 
 
 def should_compile(mode: str, engine: str, steps: int, device: str) -> bool:
