@@ -267,6 +267,7 @@ class PinnTask:
         return {**errs, "heldout_residual": self.residual_rms(self.x_held),
                 "train_residual": self.residual_rms(self.x_res), "derivatives": self.engine,
                 "compiled": self.compiled,
+                "chunk_points": self._chunk,  # the compiled step's residual points per chunk; None: all at once
                 "loss_terms": list(["residual", *self.names])}
 
 
