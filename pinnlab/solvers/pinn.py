@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -188,13 +189,15 @@ class PinnTask:
         return terms
 
     def _pointwise(self, chunked: torch.Tensor) -> bool:
-        """Whether the chunks' residual term equals the whole set's (checked once). Chunks give
-        the mean only when each point's residual depends on that point alone; a residual that
-        couples points (e.g. through ``u.mean()``) is computed whole from then on."""
-        self._chunk_checked = True
+        """Whether the chunks' residual term equals the whole set's (checked once, at a finite
+        loss). Chunks give the mean only when each point's residual depends on that point alone; a
+        residual that couples points (e.g. divided by ``u.std()``) is computed whole from then on."""
         with torch.no_grad():
             f = self.fields(self.x_res, self.req_res, create_graph=False)
             whole = float(self.weights["residual"] * _mean_square(self.problem.residual_terms(f)))
+        if not (math.isfinite(whole) and math.isfinite(float(chunked))):
+            return True  # cannot tell; the trainer stops a non-finite loss anyway
+        self._chunk_checked = True
         if abs(float(chunked) - whole) <= 1e-4 * abs(whole):
             return True
         warnings.warn(f"the residual of problem {self.problem.name!r} couples collocation points (its mean square "
