@@ -180,3 +180,16 @@ def test_a_residual_coupling_points_is_not_chunked(monkeypatch):
     torch.testing.assert_close(compiled["residual"], eager["residual"].detach(), rtol=1e-10, atol=1e-14)
     for p, g in zip(task.parameters(), eager_grads):
         torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.slow
+def test_cpu_graphs_are_called_from_the_cpp_wrapper(monkeypatch):
+    from pinnlab.solvers import compiling
+    built = []
+    real = compiling._with_cpp_wrapper
+    monkeypatch.setattr(compiling, "_with_cpp_wrapper", lambda *a: built.append(real(*a)) or built[-1])
+    c = Compiled(lambda p, x: {"y": (p[0] * torch.tanh(x)).sum()})
+    x = torch.linspace(-1, 1, 7, dtype=torch.float64)
+    out = c([torch.tensor(2.0, dtype=torch.float64)], x)
+    assert len(built) == 1 and built[0] is not None  # the C++ wrapper compiled it, no fallback
+    torch.testing.assert_close(out["y"], 2 * torch.tanh(x).sum(), rtol=1e-12, atol=1e-14)
