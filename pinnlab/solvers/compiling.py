@@ -63,12 +63,12 @@ def should_compile(mode: str, engine: str, steps: int, device: str) -> bool:
 
 class Compiled:
     """``fn`` (tensors, or lists and dicts of them, in and out) compiled once per input signature:
-    traced by make_fx into one graph of aten operations, compiled by inductor, and then called
-    directly. Without dynamo in the call there are no guards to check: on the Burgers step that
-    took 3.2 -> 2.7 ms (tanh), 4.8 -> 4.3 ms (yat). What dynamo's guards would catch is in the
-    signature (shapes, strides, dtypes, devices: a new one compiles again, e.g. for float64
-    L-BFGS) or fixed for the life of a task (its net's structure and its loss weights).
-    ``fn`` must not modify its inputs: tracing runs it once on them.
+    traced by make_fx into one graph of aten operations, compiled by inductor (with its C++
+    wrapper on the CPU), and then called directly. Without dynamo in the call there are no guards
+    to check: on the Burgers step that took 3.2 -> 2.7 ms (tanh), 4.8 -> 4.3 ms (yat). What
+    dynamo's guards would catch is in the signature (shapes, strides, dtypes, devices: a new one
+    compiles again, e.g. for float64 L-BFGS) or fixed for the life of a task (its net's structure
+    and its loss weights). ``fn`` must not modify its inputs: tracing runs it once on them.
     A function that cannot be one graph (Python control flow on tensor values, e.g. ``if
     u.max() > 0:`` in a residual) is handed to torch.compile instead, which splits it at such
     points (``via_dynamo``). If that fails too: one warning, and ``fn`` runs eagerly from then on
