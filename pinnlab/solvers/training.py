@@ -132,7 +132,7 @@ def loss_and_grads(task: Task, step: int) -> tuple[torch.Tensor, dict[str, torch
 
 def _checked_total(task: Task, terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
     total = sum(terms.values())
-    if not math.isfinite(float(total)):  # one scalar read: a third of torch.isfinite's cost per step
+    if not math.isfinite(float(total.detach())):  # one scalar read: a third of torch.isfinite's cost
         bad = [k for k, v in terms.items() if not torch.isfinite(v)]
         params_bad = any(not torch.isfinite(p).all() for p in task.parameters())
         what = "parameters became non-finite" if params_bad else f"non-finite loss term(s): {', '.join(bad)}"
