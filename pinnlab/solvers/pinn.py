@@ -97,7 +97,7 @@ class PinnTask:
             if size < len(self.x_res):
                 self._chunk = size
                 self._fused_chunk = Compiled(value_and_grad(net, self._residual_share))
-                if self._weigh_others([]) or self.names:
+                if self.names or self._weigh_others([]):  # conditions, or e.g. a slope-recovery term
                     self._fused = Compiled(value_and_grad(net, self._other_terms))
             else:
                 self._fused = Compiled(value_and_grad(net, self._weighted_terms))
