@@ -164,10 +164,7 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
 
             def chunked_step():
                 net.zero_grad(set_to_none=True)
-                grads, terms = sum_over_chunks(chunked, [p.detach() for p in params], x, size)
-                for p, g in zip(params, grads):
-                    p.grad = g
-                return terms["residual"]
+                return grads_into(lambda ps, pts: sum_over_chunks(chunked, ps, pts, size), params, x)["residual"]
             return (chunked_step if size < n else whole_step), whole_step
         compiled_step, whole_step = solver_step(options)
         # the same graphs called from Python instead of inductor's C++ wrapper: the profiler sees

@@ -177,18 +177,16 @@ class PinnTask:
         parts = [self.fields(x, r) for x, r in zip(x_cond, self.req_cond)]
         return self._weigh_others(self._condition_losses(parts))
 
-    def _chunked_terms_and_grads(self, params: list[torch.nn.Parameter]) -> dict[str, torch.Tensor]:
-        values = [p.detach() for p in params]
-        grads, terms = sum_over_chunks(self._fused_chunk, values, self.x_res, self._chunk)
+    def _chunked_value_and_grad(self, values: list[torch.Tensor], x_res: torch.Tensor, *x_cond: torch.Tensor
+                                ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+        grads, terms = sum_over_chunks(self._fused_chunk, values, x_res, self._chunk)
         if self._fused is not None:
-            more, others = self._fused(values, *self.x_cond)
+            more, others = self._fused(values, *x_cond)
             torch._foreach_add_(grads, list(more))
             terms.update(others)
-        for p, g in zip(params, grads):
-            p.grad = g
-        return terms
+        return grads, terms
 
-    def _pointwise(self, chunked: torch.Tensor) -> bool:
+    def _chunks_hold(self, chunked: torch.Tensor) -> bool:
         """Whether the chunks' residual term equals the whole set's (checked once, at a finite
         loss). Chunks give the mean only when each point's residual depends on that point alone; a
         residual that couples points (e.g. divided by ``u.std()``) is computed whole from then on."""
@@ -217,8 +215,8 @@ class PinnTask:
             return None
         params = [p for p in self.parameters() if p.requires_grad]  # value_and_grad's order
         if self._chunk is not None:
-            terms = self._chunked_terms_and_grads(params)
-            if self._chunk_checked or self._pointwise(terms["residual"]):
+            terms = grads_into(self._chunked_value_and_grad, params, self.x_res, *self.x_cond)
+            if self._chunk_checked or self._chunks_hold(terms["residual"]):
                 return terms
         return grads_into(self._fused, params, self.x_res, *self.x_cond)
 
