@@ -175,10 +175,11 @@ def gemm_gflops(device: torch.device, n: int = 1024, repeats: int = 10) -> float
 
 def adam_steppers(problem, configs: dict) -> tuple[dict, Callable[[str], None]]:
     """PINN tasks for one problem, one per labelled (resolved) SolveConfig, each with the trainer's
-    Adam, and ``step(label)``: one Adam step as the trainer takes it (loss and gradients, compiled
-    together when the config compiles; finiteness check; step)."""
+    Adam, and ``step(label)``: one Adam step as the trainer takes it (loss, gradients and update
+    in one compiled graph when the config compiles; finiteness check), without the trainer's
+    keeping of the best state."""
     from pinnlab.solvers.pinn import make_task
-    from pinnlab.solvers.training import loss_and_grads, make_adam
+    from pinnlab.solvers.training import adam_step, make_adam
     tasks, opts = {}, {}
     for label, cfg in configs.items():
         torch.manual_seed(cfg.seed)
@@ -186,8 +187,6 @@ def adam_steppers(problem, configs: dict) -> tuple[dict, Callable[[str], None]]:
         opts[label] = make_adam(tasks[label].parameters(), cfg.lr)
 
     def step(label: str) -> None:
-        opts[label].zero_grad(set_to_none=True)
-        loss_and_grads(tasks[label], 0)
-        opts[label].step()
+        adam_step(tasks[label], opts[label], 0)
     return tasks, step
 

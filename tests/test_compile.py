@@ -193,3 +193,18 @@ def test_cpu_graphs_are_called_from_the_cpp_wrapper(monkeypatch):
     out = c([torch.tensor(2.0, dtype=torch.float64)], x)
     assert len(built) == 1 and built[0] is not None  # the C++ wrapper compiled it, no fallback
     torch.testing.assert_close(out["y"], 2 * torch.tanh(x).sum(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.slow
+def test_a_function_updating_its_inputs_is_traced_on_copies_and_updates_them_once_per_call():
+    def fn(params, x):
+        loss = (params[0] * x).sum()
+        params[0].copy_(params[0] - 0.5 * x.sum())  # an in-place update, as Adam's in the graph
+        return {"loss": loss}
+
+    c = Compiled(fn)
+    p = torch.tensor(2.0, dtype=torch.float64)
+    x = torch.ones(4, dtype=torch.float64)
+    assert float(c([p], x)["loss"]) == 8.0 and float(p) == 0.0  # tracing did not update it too
+    assert float(c([p], x)["loss"]) == 0.0 and float(p) == -2.0
+    assert not c.failed and not c.via_dynamo

@@ -68,7 +68,8 @@ class Compiled:
     to check: on the Burgers step that took 3.2 -> 2.7 ms (tanh), 4.8 -> 4.3 ms (yat). What
     dynamo's guards would catch is in the signature (shapes, strides, dtypes, devices: a new one
     compiles again, e.g. for float64 L-BFGS) or fixed for the life of a task (its net's structure
-    and its loss weights). ``fn`` must not modify its inputs: tracing runs it once on them.
+    and its loss weights). ``fn`` may update its inputs in place (the compiled graph then writes
+    them in place too): it is traced on copies of them.
     A function that cannot be one graph (Python control flow on tensor values, e.g. ``if
     u.max() > 0:`` in a residual) is handed to torch.compile instead, which splits it at such
     points (``via_dynamo``). If that fails too: one warning, and ``fn`` runs eagerly from then on
@@ -114,7 +115,7 @@ class Compiled:
             out, o_spec = tree_flatten(self.fn(*tree_unflatten(list(ts), spec)))
             out_spec.append(o_spec)
             return out
-        graph = make_fx(flat)(*leaves)
+        graph = make_fx(flat)(*[t.clone() for t in leaves])  # tracing runs fn: not on the real inputs
         compiled = None
         if "cpp_wrapper" not in self.options and all(t.device.type == "cpu" for t in leaves):
             compiled = _with_cpp_wrapper(graph, leaves, self.options)

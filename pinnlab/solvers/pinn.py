@@ -18,6 +18,7 @@ from ..fields import close_under_prefixes, merge_requests
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
+from . import adam_in_graph
 from .compiling import (
     Compiled,
     chunk_size,
@@ -65,6 +66,7 @@ class PinnTask:
 
     def __init__(self, problem: Problem, config: SolveConfig, net: torch.nn.Module):
         self.problem, self.config, self.net = problem, config, net
+        self._params = list(net.parameters())  # the same objects for the task's life (.to() keeps them)
         self.device, self.dtype = torch.device(config.device), config.torch_dtype
         self.rng = np.random.default_rng(config.seed)
         dom = problem.domain
@@ -92,6 +94,8 @@ class PinnTask:
         self._chunk: int | None = None
         self._fused_chunk: Compiled | None = None
         self._chunk_checked = False
+        # the compiled step with Adam's update in it, and the Adam settings (lr, betas, eps) it has
+        self._adam: tuple[tuple, Compiled] | None = None
         if should_compile(config.compile, self.engine, config.steps or 0, config.device):
             size = chunk_size(len(self.x_res), self._bytes_per_point(), self.device)
             if size < len(self.x_res):
@@ -142,7 +146,7 @@ class PinnTask:
 
     # -- Task protocol --------------------------------------------------------------------
     def parameters(self) -> list[torch.nn.Parameter]:
-        return list(self.net.parameters())
+        return list(self._params)
 
     def _loss_impl(self, x_res: torch.Tensor, *x_cond: torch.Tensor) -> list[torch.Tensor]:
         p = self.problem
@@ -220,6 +224,27 @@ class PinnTask:
                 return terms
         return grads_into(self._fused, params, self.x_res, *self.x_cond)
 
+    def adam_step(self, optimizer: torch.optim.Optimizer
+                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor], list[torch.Tensor]] | None:
+        """One Adam step of ``optimizer`` inside the compiled loss-and-gradient (parameters and the
+        optimizer's state updated in place, no ``.grad``): the loss, its terms (detached) and the
+        parameter values they were computed at (new tensors). None where the step is not one
+        compiled graph (not compiled, residual points in chunks, or an optimizer other than plain
+        Adam): then loss_terms_and_grads() and optimizer.step()."""
+        params = self._params
+        if (not self.compiled or self._chunk is not None or not all(p.requires_grad for p in params)
+                or not adam_in_graph.supported(optimizer, params)):
+            return None
+        key = adam_in_graph.hyperparameters(optimizer)
+        if self._adam is None or self._adam[0] != key:
+            fn = adam_in_graph.with_adam_update(value_and_grad(self.net, self._weighted_terms), *key)
+            self._adam = (key, Compiled(fn))
+        step = self._adam[1]
+        if step.failed:
+            return None
+        return step([p.detach() for p in params], *adam_in_graph.state_tensors(optimizer, params),
+                    self.x_res, *self.x_cond)
+
     def resample(self, step: int) -> None:
         self.x_res = self._tensor(self.problem.domain.sample(self.config.points, self.config.sampler, self.rng))
 
@@ -268,6 +293,7 @@ class PinnTask:
         return {**errs, "heldout_residual": self.residual_rms(self.x_held),
                 "train_residual": self.residual_rms(self.x_res), "derivatives": self.engine,
                 "compiled": self.compiled,
+                "adam_in_graph": self._adam is not None and not self._adam[1].failed,
                 "chunk_points": self._chunk,  # the compiled step's residual points per chunk; None: all at once
                 "loss_terms": list(["residual", *self.names])}
 

@@ -130,8 +130,34 @@ def loss_and_grads(task: Task, step: int) -> tuple[torch.Tensor, dict[str, torch
     return total, terms
 
 
-def _checked_total(task: Task, terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
-    total = sum(terms.values())
+def adam_step(task: Task, optimizer: torch.optim.Optimizer, step: int,
+              track: Callable[[float, list[torch.Tensor] | None], None] | None = None
+              ) -> tuple[float, dict[str, torch.Tensor]]:
+    """One Adam step: the loss, then the update. Inside the task's compiled graph where it offers
+    that (``task.adam_step``), else by :func:`loss_and_grads` and ``optimizer.step()``. Returns the
+    loss and its terms; ``track(loss, values)`` runs first, with the parameter values the loss was
+    computed at (``None``: the parameters themselves, not yet updated). Raises Diverged with the
+    parameters unchanged when the loss is not finite."""
+    in_graph = getattr(task, "adam_step", None)
+    done = in_graph(optimizer) if in_graph is not None else None
+    if done is not None:
+        total, terms, before = done
+        loss = _checked_total(task, terms, step, total).item()
+        if track is not None:
+            track(loss, before)
+        return loss, terms
+    total, terms = loss_and_grads(task, step)
+    loss = total.item()
+    if track is not None:
+        track(loss, None)
+    optimizer.step()
+    return loss, terms
+
+
+def _checked_total(task: Task, terms: dict[str, torch.Tensor], step: int, total: torch.Tensor | None = None
+                   ) -> torch.Tensor:
+    """The terms' sum (``total`` where already computed), or Diverged if it is not finite."""
+    total = sum(terms.values()) if total is None else total
     if not math.isfinite(float(total.detach())):  # one scalar read: a third of torch.isfinite's cost
         bad = [k for k, v in terms.items() if not torch.isfinite(v)]
         params_bad = any(not torch.isfinite(p).all() for p in task.parameters())
@@ -207,10 +233,12 @@ class Trainer:
                                      tolerance_change=1e-13 if fp64 else 1e-9)
         return None
 
-    def _track_best(self, loss: float) -> None:
+    def _track_best(self, loss: float, values: list[torch.Tensor] | None = None) -> None:
+        """Keep the parameters as the best state if ``loss`` is the lowest yet: ``values`` (new
+        tensors, the parameters' values at that loss) or else copies of the parameters."""
         if loss < self.state.best_loss:
             self.state.best_loss = loss
-            self.state.best_params = [p.detach().clone() for p in self.task.parameters()]
+            self.state.best_params = values or [p.detach().clone() for p in self.task.parameters()]
 
     def _adam(self, stop: StopFlag) -> None:
         s, st = self.s, self.state
@@ -222,10 +250,7 @@ class Trainer:
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
             t0 = time.perf_counter()
-            total, terms = loss_and_grads(self.task, st.step + st.lbfgs_iters + 1)
-            loss = total.item()
-            self._track_best(loss)
-            self.optimizer.step()
+            loss, terms = adam_step(self.task, self.optimizer, st.step + st.lbfgs_iters + 1, self._track_best)
             if compiling:
                 st.compile_s += time.perf_counter() - t0
                 st.compile_steps += 1

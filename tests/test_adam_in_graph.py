@@ -1,0 +1,96 @@
+"""Adam's update inside the compiled step: the same steps as torch's Adam, nothing changed by a
+non-finite loss, the best state right, and the plain path wherever it does not apply."""
+
+import pytest
+import torch
+
+import pinnlab as pl
+from pinnlab.registry import get_problem
+from pinnlab.solvers.pinn import make_task
+from pinnlab.solvers.training import Diverged, Schedule, Trainer, adam_step, make_adam
+
+
+def _task(compile_: str = "on", **cfg):
+    problem = get_problem("burgers")
+    config = pl.SolveConfig(**{"width": 8, "depth": 2, "steps": 5, "lbfgs_steps": 0, "points": 64,
+                               "boundary_points": 16, "dtype": "float64", "compile": compile_, "seed": 3, **cfg})
+    torch.manual_seed(3)
+    return make_task(problem, config.resolved(problem.recipe))
+
+
+@pytest.mark.slow
+def test_steps_in_the_graph_equal_torch_adam():
+    fused_task, eager_task = _task("on"), _task("off")
+    for p, q in zip(fused_task.parameters(), eager_task.parameters()):
+        assert torch.equal(p, q)
+    fused_opt = make_adam(fused_task.parameters(), 1e-2)
+    eager_opt = torch.optim.Adam(eager_task.parameters(), lr=1e-2, foreach=False)  # the reference loop
+    for step in range(6):
+        loss_f, terms_f = adam_step(fused_task, fused_opt, step)
+        loss_e, terms_e = adam_step(eager_task, eager_opt, step)
+        assert loss_f == pytest.approx(loss_e, rel=1e-10)
+        assert list(terms_f) == list(terms_e)
+    assert fused_task.final_report()["adam_in_graph"] and not eager_task.final_report()["adam_in_graph"]
+    for p, q in zip(fused_task.parameters(), eager_task.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-13)
+        sf, se = fused_opt.state[p], eager_opt.state[q]
+        assert float(sf["step"]) == float(se["step"]) == 6
+        torch.testing.assert_close(sf["exp_avg"], se["exp_avg"], rtol=1e-10, atol=1e-13)
+        torch.testing.assert_close(sf["exp_avg_sq"], se["exp_avg_sq"], rtol=1e-10, atol=1e-16)
+    # the optimizer's own step carries on from the state the graph wrote
+    fused_opt.zero_grad()
+    sum(fused_task.loss_terms().values()).backward()
+    fused_opt.step()
+    assert float(fused_opt.state[fused_task.parameters()[0]]["step"]) == 7
+
+
+@pytest.mark.slow
+def test_a_non_finite_loss_changes_nothing_and_stops():
+    task = _task("on")
+    opt = make_adam(task.parameters(), 1e-2)
+    adam_step(task, opt, 1)
+    params = [p.detach().clone() for p in task.parameters()]
+    state = [{k: v.clone() for k, v in opt.state[p].items()} for p in task.parameters()]
+    task.x_res = task.x_res.clone()
+    task.x_res[5, 0] = float("nan")
+    with pytest.raises(Diverged, match="residual"):
+        adam_step(task, opt, 2)
+    assert task._adam is not None and not task._adam[1].failed  # it was the graph's step that refused
+    for p, before, st in zip(task.parameters(), params, state):
+        assert torch.equal(p, before)
+        for k, v in st.items():
+            assert torch.equal(opt.state[p][k], v)
+
+
+@pytest.mark.slow
+def test_the_trainer_keeps_the_parameters_of_its_lowest_loss():
+    task = _task("on")
+    trainer = Trainer(task, Schedule(steps=12, lbfgs_steps=0, lr=5e-2, lbfgs_dtype=torch.float64,
+                                     eval_every=10**6, checkpoint_every=10**6), lambda ckpt: None)
+    state = trainer.run()
+    assert task._adam is not None and not task._adam[1].failed
+    # the best state is put back at the end: its loss must be the lowest one seen, at those values
+    with torch.no_grad():
+        assert float(sum(task.loss_terms().values())) == pytest.approx(state.best_loss, rel=1e-12)
+    losses = [r["loss"] for r in state.history if "loss" in r]
+    assert state.best_loss <= min(losses)
+
+
+def test_the_plain_step_serves_where_the_graph_cannot():
+    # none of these compiles anything: the checks come first
+    task = _task("on")
+    assert task.adam_step(torch.optim.SGD(task.parameters(), lr=0.1)) is None
+    assert task.adam_step(torch.optim.Adam(task.parameters(), lr=0.1, weight_decay=1e-3)) is None
+    assert task.adam_step(torch.optim.Adam(task.parameters()[:-1], lr=0.1)) is None
+    assert _task("off").adam_step(make_adam(task.parameters(), 0.1)) is None
+    chunked = _task("on", points=4096, width=256)  # 4096 points x 256 wide x 4 components: split
+    assert chunked._chunk is not None
+    assert chunked.adam_step(make_adam(chunked.parameters(), 0.1)) is None
+
+
+def test_parameters_stay_the_same_objects_through_a_dtype_change():
+    task = _task("off")
+    before = task.parameters()
+    task.to_dtype(torch.float32)
+    assert all(a is b for a, b in zip(before, task.parameters()))
+    assert all(p.dtype == torch.float32 for p in task.parameters())
