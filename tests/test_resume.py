@@ -40,13 +40,15 @@ def _params(result) -> list[torch.Tensor]:
     return [p.detach().clone() for p in result.net.state_dict().values()]
 
 
-@pytest.mark.parametrize("problem,stop_at,sampler", [("poisson1d", 20, "sobol"), ("heat1d", 30, "sobol"),
-                                                     ("heat1d", 30, "lhs"), ("heat1d", 50, "sobol")],
-                         ids=["adam-sobol", "adam-2d", "adam-2d-lhs", "inside-lbfgs"])
-def test_resumed_run_is_bit_identical(problem, stop_at, sampler, tmp_path):
+@pytest.mark.parametrize("problem,stop_at,sampler,compile_", [
+    ("poisson1d", 20, "sobol", "off"), ("heat1d", 30, "sobol", "off"), ("heat1d", 30, "lhs", "off"),
+    ("heat1d", 50, "sobol", "off"), ("heat1d", 30, "sobol", "on")],
+    ids=["adam-sobol", "adam-2d", "adam-2d-lhs", "inside-lbfgs", "adam-in-graph"])
+def test_resumed_run_is_bit_identical(problem, stop_at, sampler, compile_, tmp_path):
     # resampling draws after the interruption must continue the sampler's stream exactly: scipy's
-    # QMC engines spawn child generators, so the spawn count is part of the checkpointed state
-    cfg = pl.SolveConfig(**{**CONFIG, "sampler": sampler})
+    # QMC engines spawn child generators, so the spawn count is part of the checkpointed state;
+    # compiled, Adam's update runs inside the graph on the optimizer's checkpointed state
+    cfg = pl.SolveConfig(**{**CONFIG, "sampler": sampler, "compile": compile_})
     full = pl.solve(problem, cfg, out=tmp_path / "full")
     with pytest.raises(pl.RunInterrupted) as info:
         pl.solve(problem, cfg, out=tmp_path / "cut", progress=_interrupt_at(stop_at))
@@ -55,6 +57,7 @@ def test_resumed_run_is_bit_identical(problem, stop_at, sampler, tmp_path):
     assert info.value.result.report["status"] == "interrupted"
     resumed = pl.resume(tmp_path / "cut")
     assert resumed.report["status"] == "completed"
+    assert resumed.report["adam_in_graph"] == full.report["adam_in_graph"] == (compile_ == "on")
     for key in NUMBERS:
         assert resumed.report[key] == full.report[key], key
     for a, b in zip(_params(full), _params(resumed)):
