@@ -3,11 +3,12 @@
 ``torch.optim.Adam.step`` after a compiled gradient costs little arithmetic but much Python (one
 dispatch per parameter and per state tensor, the gradients handed out and back through ``.grad``).
 On the small Burgers step (2 -> 20x3 -> 1, 2540 points, one CPU thread) the compiled gradient
-followed by the fused Adam step took 3.47 ms, the same step with the update in the graph 2.67 ms
-(docs/derivatives.md). The update writes the parameters and the optimizer's own state tensors in
-place, so checkpoints, resuming and a later eager ``optimizer.step()`` see one Adam. The arithmetic
-is that of torch's fused Adam (bias corrections in float64, ``exp_avg`` by lerp), so a run takes
-the same steps whichever way it is updated, up to rounding.
+followed by torch's fused Adam step took 3.10 and 2.98 ms in two interleaved runs, the same step
+with the update in the graph 2.84 and 2.70 ms (docs/derivatives.md, change 13). The update writes
+the parameters and the optimizer's own state tensors in place, so checkpoints, resuming and a
+later eager ``optimizer.step()`` see one Adam. The arithmetic is that of torch's fused Adam (bias
+corrections in float64, ``exp_avg`` by lerp), so a run takes the same steps whichever way it is
+updated, up to rounding.
 
 A step at a non-finite loss changes nothing (parameters, moments, step count): the trainer then
 stops, as it does before an eager step.
@@ -25,13 +26,16 @@ StepFn = Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor], list[torch.T
 
 def supported(optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> bool:
     """Whether ``optimizer`` is a plain Adam over exactly ``params`` (one group, no weight decay,
-    no amsgrad/maximize/differentiable variants): the update this module reproduces."""
+    no amsgrad/maximize/differentiable variants): the update this module reproduces. Off the CPU
+    it must be the fused Adam, whose step counts live on the parameters' device (the for-loop
+    Adam keeps them on the CPU, which one graph cannot write together with GPU tensors)."""
     if type(optimizer) is not torch.optim.Adam or len(optimizer.param_groups) != 1:
         return False
     g = optimizer.param_groups[0]
     plain = not (g["weight_decay"] or g["amsgrad"] or g["maximize"] or g.get("differentiable"))
     same = len(g["params"]) == len(params) and all(a is b for a, b in zip(g["params"], params))
-    return plain and same and not isinstance(g["lr"], torch.Tensor)
+    devices = bool(g.get("fused")) or all(p.device.type == "cpu" for p in params)
+    return plain and same and devices and not isinstance(g["lr"], torch.Tensor)
 
 
 def hyperparameters(optimizer: torch.optim.Optimizer) -> tuple[float, float, float, float]:

@@ -32,7 +32,9 @@ class Diverged(Exception):
 
 
 class Task(Protocol):
-    """What a solver gives the trainer."""
+    """What a solver gives the trainer. Optional, where a task can do better than ``loss_terms()``
+    and ``backward()``: ``loss_terms_and_grads()`` (see :func:`loss_and_grads`) and
+    ``adam_step(optimizer)`` (see :func:`adam_step`)."""
 
     def parameters(self) -> list[torch.nn.Parameter]: ...
     def loss_terms(self) -> dict[str, torch.Tensor]: ...       # weighted terms; their sum is minimised
