@@ -208,3 +208,24 @@ def test_a_function_updating_its_inputs_is_traced_on_copies_and_updates_them_onc
     assert float(c([p], x)["loss"]) == 8.0 and float(p) == 0.0  # tracing did not update it too
     assert float(c([p], x)["loss"]) == 0.0 and float(p) == -2.0
     assert not c.failed and not c.via_dynamo
+
+
+@pytest.mark.slow
+def test_arguments_other_than_tensors_and_lists_of_them_take_the_general_path():
+    traced = []
+
+    def fn(inputs, scale):
+        traced.append(1)
+        return {"y": (inputs["a"] * scale[0]).sum() + inputs["b"].sum()}
+
+    c = Compiled(fn)
+    a, b = torch.arange(3.0), torch.ones(2)
+    for k in (1.0, 2.0):  # a dict and a tuple: flattened by pytree, compiled once
+        assert float(c({"a": a, "b": b}, (torch.tensor(k),))["y"]) == 3.0 * k + 2.0
+    assert len(traced) == 1 and not c.failed and not c.via_dynamo
+    # tensors and lists of tensors: the shortcut, whose structure (list lengths) is in the key
+    g = Compiled(lambda ps, x: {"y": sum(p * x for p in ps).sum()})
+    x = torch.ones(4)
+    assert float(g([torch.tensor(2.0)], x)["y"]) == 8.0
+    assert float(g([torch.tensor(2.0), torch.tensor(1.0)], x)["y"]) == 12.0
+    assert len(g._graphs) == 2

@@ -101,11 +101,12 @@ class Compiled:
             return self.fn(*args)
 
     def _direct(self, args: tuple) -> Any:
-        leaves, spec = tree_flatten(args)
-        key = (spec, tuple((t.shape, t.stride(), t.dtype, t.device) for t in leaves))
+        flat = _tensors_and_lists(args)
+        leaves, structure = flat if flat is not None else tree_flatten(args)
+        key = (structure, tuple((t.shape, t.stride(), t.dtype, t.device) for t in leaves))
         run = self._graphs.get(key)
         if run is None:
-            run = self._graphs[key] = self._compile(leaves, spec)
+            run = self._graphs[key] = self._compile(leaves, tree_flatten(args)[1])
         return run(leaves)
 
     def _compile(self, leaves: list[torch.Tensor], spec) -> Callable[[list[torch.Tensor]], Any]:
@@ -122,6 +123,25 @@ class Compiled:
         if compiled is None:
             compiled = torch._inductor.compile(graph, leaves, options=self.options)
         return lambda ts: tree_unflatten(list(compiled(*ts)), out_spec[0])
+
+
+def _tensors_and_lists(args: tuple) -> tuple[list[torch.Tensor], tuple[int, ...]] | None:
+    """The tensors of ``args`` when it holds only tensors and lists of tensors (a solver step's
+    arguments), with its structure as list lengths (-1: a tensor); else None. A shortcut past
+    pytree's flatten and its spec's hash: 0.13 ms a call for the 35 tensors of the small Burgers
+    step with Adam's state, 5% of the step."""
+    leaves: list[torch.Tensor] = []
+    structure = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            leaves.append(a)
+            structure.append(-1)
+        elif isinstance(a, list) and all(isinstance(t, torch.Tensor) for t in a):
+            leaves.extend(a)
+            structure.append(len(a))
+        else:
+            return None
+    return leaves, tuple(structure)
 
 
 def _with_cpp_wrapper(graph: torch.fx.GraphModule, leaves: list[torch.Tensor], options: dict[str, Any]

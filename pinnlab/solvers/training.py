@@ -144,7 +144,8 @@ def adam_step(task: Task, optimizer: torch.optim.Optimizer, step: int,
     done = in_graph(optimizer) if in_graph is not None else None
     if done is not None:
         total, terms, before = done
-        loss = _checked_total(task, terms, step, total).item()
+        loss = total.item()
+        _check_finite(task, terms, step, loss)
         if track is not None:
             track(loss, before)
         return loss, terms
@@ -156,16 +157,20 @@ def adam_step(task: Task, optimizer: torch.optim.Optimizer, step: int,
     return loss, terms
 
 
-def _checked_total(task: Task, terms: dict[str, torch.Tensor], step: int, total: torch.Tensor | None = None
-                   ) -> torch.Tensor:
-    """The terms' sum (``total`` where already computed), or Diverged if it is not finite."""
-    total = sum(terms.values()) if total is None else total
-    if not math.isfinite(float(total.detach())):  # one scalar read: a third of torch.isfinite's cost
+def _checked_total(task: Task, terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+    """The terms' sum, or Diverged if it is not finite."""
+    total = sum(terms.values())
+    _check_finite(task, terms, step, float(total.detach()))  # one scalar read: a third of torch.isfinite's cost
+    return total
+
+
+def _check_finite(task: Task, terms: dict[str, torch.Tensor], step: int, loss: float) -> None:
+    """Diverged, naming the non-finite terms (or the parameters), if ``loss`` is not finite."""
+    if not math.isfinite(loss):
         bad = [k for k, v in terms.items() if not torch.isfinite(v)]
         params_bad = any(not torch.isfinite(p).all() for p in task.parameters())
         what = "parameters became non-finite" if params_bad else f"non-finite loss term(s): {', '.join(bad)}"
         raise Diverged(f"{what} at step {step}")
-    return total
 
 
 class Trainer:
