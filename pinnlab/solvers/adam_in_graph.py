@@ -49,15 +49,14 @@ def state_tensors(optimizer: torch.optim.Optimizer, params: list[torch.nn.Parame
     """The optimizer's ``exp_avg``, ``exp_avg_sq`` and ``step`` tensors for ``params``, created as
     ``torch.optim.Adam`` creates them on its first step where they do not exist yet."""
     fused = bool(optimizer.param_groups[0].get("fused"))
-    for p in params:
-        st = optimizer.state[p]
+    states = [optimizer.state[p] for p in params]
+    for p, st in zip(params, states):
         if not st:
             # as Adam's own first step makes them: a float32 step on the parameter's device when fused
             step = (torch.zeros((), dtype=torch.float32, device=p.device) if fused
                     else torch.tensor(0.0, dtype=torch.get_default_dtype()))
             st.update(step=step, exp_avg=torch.zeros_like(p, memory_format=torch.preserve_format),
                       exp_avg_sq=torch.zeros_like(p, memory_format=torch.preserve_format))
-    states = [optimizer.state[p] for p in params]
     return [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [s["step"] for s in states]
 
 

@@ -128,8 +128,8 @@ class Compiled:
 def _tensors_and_lists(args: tuple) -> tuple[list[torch.Tensor], tuple[int, ...]] | None:
     """The tensors of ``args`` when it holds only tensors and lists of tensors (a solver step's
     arguments), with its structure as list lengths (-1: a tensor); else None. A shortcut past
-    pytree's flatten and its spec's hash: 0.13 ms a call for the 35 tensors of the small Burgers
-    step with Adam's state, 5% of the step."""
+    pytree's flatten and its spec's hash: for the 35 tensors of the small Burgers step with Adam's
+    state, 2.645 -> 2.581 ms a call (shuffled A/B; the raw graph 2.490)."""
     leaves: list[torch.Tensor] = []
     structure = []
     for a in args:
