@@ -189,16 +189,22 @@ class _Progress:
 
     def __call__(self, state, row) -> None:
         from tqdm import tqdm
-        if self.bar is None:
-            self.bar = tqdm(total=None, unit="step", file=sys.stderr, dynamic_ncols=True, leave=False)
         done = state.step + state.lbfgs_iters
-        self.bar.update(done - self.bar.n)
+        if self.bar is None or row.get("event") == "start":
+            _close(self)
+            # the total is the budget: early stopping or a converged L-BFGS end the bar short of it
+            self.bar = tqdm(total=row.get("total_steps"), initial=done, unit="step", file=sys.stderr,
+                            dynamic_ncols=True, leave=False)
+        if row.get("event") == "compiling":
+            self.bar.set_postfix({"phase": row["phase"], "note": "compiling the step (cached for later runs)"})
+            return
         post = {"phase": row.get("phase", "")}
         if row.get("loss") is not None:
             post["loss"] = f"{row['loss']:.2e}"
         if state.last_eval.get("rel_l2") is not None:
             post["rel_l2"] = f"{state.last_eval['rel_l2']:.2e}"
         self.bar.set_postfix(post, refresh=False)
+        self.bar.update(done - self.bar.n)
 
 
 def _close(progress) -> None:

@@ -114,10 +114,19 @@ def test_the_jet_loss_is_traced_once_not_again_on_the_second_step():
 
 @pytest.mark.slow
 def test_compile_time_is_reported_apart_from_the_time_per_step(tmp_path):
-    cfg = pl.SolveConfig(width=8, depth=2, steps=5, lbfgs_steps=0, points=64, boundary_points=8, compile="on")
-    r = pl.solve("burgers", cfg, out=tmp_path / "run").report
+    cfg = pl.SolveConfig(width=8, depth=2, steps=5, lbfgs_steps=2, points=64, boundary_points=8, compile="on")
+    seen = []
+    r = pl.solve("burgers", cfg, out=tmp_path / "run",
+                 progress=lambda st, row: seen.append((st.step, st.lbfgs_iters, dict(row)))).report
     assert r["compiled"] and r["compile_s"] > 0
     assert 0 < r["ms_per_step"] < 1e3 * r["compile_s"]
+    # the progress display is told the budget, and told before each phase's compiling step
+    events = [(step, lb, row) for step, lb, row in seen if "event" in row]
+    assert events == [(0, 0, {"event": "start", "total_steps": 7}),
+                      (0, 0, {"event": "compiling", "phase": "adam"}),
+                      (5, 0, {"event": "compiling", "phase": "lbfgs"})]
+    history = (tmp_path / "run" / "history.csv").read_text()
+    assert "event" not in history and "compiling" not in history
 
 
 def test_chunk_size_splits_large_cpu_sets_into_equal_chunks_only():

@@ -107,6 +107,20 @@ def test_cli_list_and_show():
     assert "u_t + u u_x" in show and "reference:" in show
 
 
+def test_cli_progress_bar_counts_against_the_budget_and_names_a_compile():
+    from types import SimpleNamespace
+
+    from pinnlab.cli import _Progress
+    bar = _Progress()
+    bar(SimpleNamespace(step=30, lbfgs_iters=0, last_eval={}), {"event": "start", "total_steps": 120})
+    assert (bar.bar.total, bar.bar.n) == (120, 30)  # a resumed run starts where it stopped
+    bar(SimpleNamespace(step=30, lbfgs_iters=0, last_eval={}), {"event": "compiling", "phase": "adam"})
+    assert "compiling" in str(bar.bar.postfix)
+    bar(SimpleNamespace(step=40, lbfgs_iters=0, last_eval={}), {"step": 40, "phase": "adam", "loss": 0.5})
+    assert bar.bar.n == 40 and "compiling" not in str(bar.bar.postfix)
+    bar.bar.close()
+
+
 def test_cli_unknown_problem_is_one_line():
     p = subprocess.run([*PINNLAB, "solve", "nosuch"], capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr

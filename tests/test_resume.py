@@ -66,6 +66,18 @@ def test_resumed_run_is_bit_identical(problem, stop_at, sampler, compile_, tmp_p
     assert losses(resumed) == losses(full)
 
 
+def test_a_resumed_run_tells_its_progress_display_the_budget_and_where_it_restarts(tmp_path):
+    cfg = pl.SolveConfig(**CONFIG)
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve("poisson1d", cfg, out=tmp_path / "cut", progress=_interrupt_at(20))
+    stopped = json.loads((tmp_path / "cut" / "report.json").read_text())["adam_steps"]
+    seen = []
+    pl.resume(tmp_path / "cut", progress=lambda st, row: seen.append((st.step, dict(row))))
+    assert seen[0] == (stopped, {"event": "start", "total_steps": 65}) and stopped >= 20
+    assert [row for _, row in seen[1:] if "event" in row] == []  # eager: nothing compiles
+    assert seen[1][0] > stopped
+
+
 LONG = ["solve", "poisson1d", "--steps", "100000", "--lbfgs-steps", "0", "--points", "64", "--width", "8",
         "--depth", "2", "--compile", "off", "--quiet", "--no-plot"]
 

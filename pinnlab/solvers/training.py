@@ -174,7 +174,13 @@ def _check_finite(task: Task, terms: dict[str, torch.Tensor], step: int, loss: f
 
 
 class Trainer:
-    """Runs a Task through the schedule; ``on_checkpoint(state_dict)`` persists progress."""
+    """Runs a Task through the schedule; ``on_checkpoint(state_dict)`` persists progress.
+
+    ``on_progress(state, row)`` sees every history row as it is written, and two event rows that
+    are not history: ``{"event": "start", "total_steps": n}`` when a run (or a resumed one) starts,
+    and ``{"event": "compiling", "phase": ...}`` before a step that compiles (seconds to a minute
+    with a cold cache, during which nothing else reports).
+    """
 
     def __init__(self, task: Task, schedule: Schedule, on_checkpoint: Callable[[dict], None],
                  on_progress: Callable[[TrainState, dict], None] | None = None):
@@ -212,6 +218,7 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> TrainState:
         self._t0 = time.perf_counter()
+        self.on_progress(self.state, {"event": "start", "total_steps": self.s.steps + self.s.lbfgs_steps})
         with catch_signals() as stop:
             try:
                 if self.state.phase == "adam":
@@ -256,6 +263,8 @@ class Trainer:
                 raise Interrupted(signal.Signals(stop.signum).name)
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
+            if compiling:
+                self.on_progress(st, {"event": "compiling", "phase": "adam"})
             t0 = time.perf_counter()
             loss, terms = adam_step(self.task, self.optimizer, st.step + st.lbfgs_iters + 1, self._track_best)
             if compiling:
@@ -320,6 +329,8 @@ class Trainer:
             self._track_best(total.item())
             return total
 
+        if getattr(self.task, "compiled", False) and st.lbfgs_iters < s.lbfgs_steps:
+            self.on_progress(st, {"event": "compiling", "phase": "lbfgs"})  # its dtype's graph, first call
         while st.lbfgs_iters < s.lbfgs_steps:
             if stop:
                 self._save()
