@@ -72,7 +72,7 @@ class TrainState:
     early_stop_wait: int = 0
     last_eval: dict[str, float] = field(default_factory=dict)
     adam_s: float = 0.0            # time in Adam steps alone (no evaluation), compiling steps apart
-    compile_s: float = 0.0         # time of the first Adam step of each session of a compiled run
+    compile_s: float = 0.0         # a compiled run's first Adam step and first L-BFGS evaluation, each session
     compile_steps: int = 0         # how many steps that was: ms/step = adam_s / (step - compile_steps)
 
 
@@ -318,19 +318,25 @@ class Trainer:
     def _lbfgs(self, stop: StopFlag) -> None:
         s, st, opt = self.s, self.state, self.optimizer
         diverged = False
+        # this session's first evaluation compiles the graph of L-BFGS's dtype (without Adam's update)
+        compiling = bool(getattr(self.task, "compiled", False))
 
         def closure():
-            nonlocal diverged
+            nonlocal diverged, compiling
             try:
+                t0 = time.perf_counter()
                 total, _ = loss_and_grads(self.task, st.step + st.lbfgs_iters + 1)
+                if compiling:
+                    st.compile_s += time.perf_counter() - t0
+                    compiling = False
             except Diverged:
                 diverged = True  # the line search probed a bad point: report, keep the best state
                 return torch.tensor(float("inf"), dtype=self.s.lbfgs_dtype)
             self._track_best(total.item())
             return total
 
-        if getattr(self.task, "compiled", False) and st.lbfgs_iters < s.lbfgs_steps:
-            self.on_progress(st, {"event": "compiling", "phase": "lbfgs"})  # its dtype's graph, first call
+        if compiling and st.lbfgs_iters < s.lbfgs_steps:
+            self.on_progress(st, {"event": "compiling", "phase": "lbfgs"})
         while st.lbfgs_iters < s.lbfgs_steps:
             if stop:
                 self._save()
