@@ -238,3 +238,16 @@ def test_arguments_other_than_tensors_and_lists_of_them_take_the_general_path():
     assert float(g([torch.tensor(2.0)], x)["y"]) == 8.0
     assert float(g([torch.tensor(2.0), torch.tensor(1.0)], x)["y"]) == 12.0
     assert len(g._graphs) == 2
+
+
+@pytest.mark.slow
+def test_a_second_compile_of_the_same_step_is_served_by_inductors_cache():
+    from torch._dynamo.utils import counters
+    fn = lambda ps, x: {"y": (ps[0] * torch.sin(x)).sum()}  # noqa: E731
+    x, p = torch.linspace(0, 1, 9), [torch.tensor(1.5)]
+    Compiled(fn)(p, x)  # cold or warm, the graph is on disk after this
+    counters.clear()
+    out = Compiled(fn)(p, x)  # a new instance traces and compiles again: the same graph
+    assert counters["inductor"]["fxgraph_cache_hit"] == 1 and counters["inductor"]["fxgraph_cache_bypass"] == 0
+    torch.testing.assert_close(out["y"], 1.5 * torch.sin(x).sum())
+    assert out["y"].grad_fn is None
