@@ -6,7 +6,8 @@ aten operations and compiled by inductor (:class:`Compiled`). There is no autogr
 compiled forward and a compiled backward, and no dynamo guard check on each call. On the Burgers
 residual, 2 -> 20x3 -> 1, 2540 points, one CPU thread, that step took 2.7-3.1 ms (tanh), against
 3.5-4.0 ms for torch.compile of the loss followed by ``backward()`` and 6-7 ms for eager nested
-autograd; 3-11 s of compilation per run and dtype with a warm inductor cache (docs/derivatives.md).
+autograd. Compiling takes 20-40 s a graph the first time a network shape is compiled on a
+machine, then a few seconds from inductor's on-disk cache (docs/derivatives.md).
 Nested autograd cannot be compiled (double backward), so only the jet engine is. ``auto``
 compiles when the run is long enough for the saving to repay the compile.
 
