@@ -20,6 +20,13 @@ import torch
 
 LBFGS_CHUNK = 10       # L-BFGS iterations between interrupt checks and checkpoints
 LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe line searches)
+# Curvature pairs L-BFGS keeps (DeepXDE's default too). Measured from the same Adam state, 100
+# against 50: DeepXDE's Burgers recipe (2000 iterations, seeds 0-2) a 35-54% lower final loss in
+# float32 and float64 alike, rel L2 1.04e-1 / 2.54e-2 / 1.22e-2 against 1.06e-1 / 2.80e-2 /
+# 3.84e-2 (float32); the built-in recipes (float64, seed 0) burgers 8.0e-3 against 1.64e-2, kdv
+# 7.97e-4 against 9.81e-4, heat1d 1.54e-4 against 1.29e-4 (the one loss). Up to a third more time
+# per iteration on small nets (torch's two-loop recursion is a Python loop over the pairs).
+LBFGS_HISTORY = 100
 LOG_EVERY = 10         # history rows during Adam
 
 
@@ -242,7 +249,7 @@ class Trainer:
         if phase == "lbfgs":
             fp64 = self.s.lbfgs_dtype == torch.float64
             return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * LBFGS_EVALS,
-                                     history_size=50, line_search_fn="strong_wolfe",
+                                     history_size=LBFGS_HISTORY, line_search_fn="strong_wolfe",
                                      tolerance_grad=1e-10 if fp64 else 1e-7,
                                      tolerance_change=1e-13 if fp64 else 1e-9)
         return None
