@@ -6,6 +6,14 @@ The public API is small: define a :class:`Problem` over a :class:`Box` with cond
 
 __version__ = "0.1.0"
 
+import os
+
+# MKL's reproducibility mode, set before torch first calls MKL (it reads this once): without it a
+# compiled run's result depended on what the process had run before (a task built and dropped
+# first moved the Burgers step-50 loss in its 9th digit, and the difference grows chaotically);
+# measured matmul cost of the mode on this project's shapes: none. A value the user set stays.
+os.environ.setdefault("MKL_CBWR", "AUTO")
+
 from .conditions import Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin  # noqa: E402
 from .config import SolveConfig  # noqa: E402
 from .errors import ConfigError, PinnlabError, ProblemError, RunError  # noqa: E402
