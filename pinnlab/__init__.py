@@ -8,10 +8,11 @@ __version__ = "0.1.0"
 
 import os
 
-# MKL's reproducibility mode, set before torch first calls MKL (it reads this once): without it a
-# compiled run's result depended on what the process had run before (a task built and dropped
-# first moved the Burgers step-50 loss in its 9th digit, and the difference grows chaotically);
-# measured matmul cost of the mode on this project's shapes: none. A value the user set stays.
+# MKL's reproducibility mode, set before torch first calls MKL (it reads this once). Without it,
+# 50 compiled Burgers steps after building and dropping another task ended at other parameters
+# than in a fresh process; with it (AUTO, AVX2, AVX2+STRICT) at the same ones (one pair each).
+# It does not make float32 compiled runs bit-reproducible across processes (docs/derivatives.md).
+# Measured matmul cost of the mode on this project's shapes: none. A value the user set stays.
 os.environ.setdefault("MKL_CBWR", "AUTO")
 
 from .conditions import Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin  # noqa: E402
