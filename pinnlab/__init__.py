@@ -6,15 +6,6 @@ The public API is small: define a :class:`Problem` over a :class:`Box` with cond
 
 __version__ = "0.1.0"
 
-import os
-
-# MKL's reproducibility mode, set before torch first calls MKL (it reads this once). Without it,
-# 50 compiled Burgers steps after building and dropping another task ended at other parameters
-# than in a fresh process; with it (AUTO, AVX2, AVX2+STRICT) at the same ones (one pair each).
-# It does not make float32 compiled runs bit-reproducible across processes (docs/derivatives.md).
-# Measured matmul cost of the mode on this project's shapes: none. A value the user set stays.
-os.environ.setdefault("MKL_CBWR", "AUTO")
-
 from .conditions import Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin  # noqa: E402
 from .config import SolveConfig  # noqa: E402
 from .errors import ConfigError, PinnlabError, ProblemError, RunError  # noqa: E402
