@@ -261,17 +261,23 @@ class Trainer:
             self.state.best_loss = loss
             self.state.best_params = values or [p.detach().clone() for p in self.task.parameters()]
 
+    def _first_call_compiles(self, phase: str, steps_left: bool) -> bool:
+        """Whether this session's first step of ``phase`` compiles (a compiled task builds each
+        phase's graph on its first call); if so the progress display is told before it starts."""
+        compiling = steps_left and bool(getattr(self.task, "compiled", False))
+        if compiling:
+            self.on_progress(self.state, {"event": "compiling", "phase": phase})
+        return compiling
+
     def _adam(self, stop: StopFlag) -> None:
         s, st = self.s, self.state
-        compiling = bool(getattr(self.task, "compiled", False))  # this session's first step compiles
+        compiling = self._first_call_compiles("adam", st.step < s.steps)
         while st.step < s.steps:
             if stop:
                 self._save()
                 raise Interrupted(signal.Signals(stop.signum).name)
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
-            if compiling:
-                self.on_progress(st, {"event": "compiling", "phase": "adam"})
             t0 = time.perf_counter()
             loss, terms = adam_step(self.task, self.optimizer, st.step + st.lbfgs_iters + 1, self._track_best)
             if compiling:
@@ -325,13 +331,13 @@ class Trainer:
     def _lbfgs(self, stop: StopFlag) -> None:
         s, st, opt = self.s, self.state, self.optimizer
         diverged = False
-        # this session's first evaluation compiles the graph of L-BFGS's dtype (without Adam's update)
-        compiling = bool(getattr(self.task, "compiled", False))
+        # the graph of L-BFGS's dtype, without Adam's update
+        compiling = self._first_call_compiles("lbfgs", st.lbfgs_iters < s.lbfgs_steps)
 
         def closure():
             nonlocal diverged, compiling
+            t0 = time.perf_counter() if compiling else 0.0
             try:
-                t0 = time.perf_counter()
                 total, _ = loss_and_grads(self.task, st.step + st.lbfgs_iters + 1)
                 if compiling:
                     st.compile_s += time.perf_counter() - t0
@@ -342,8 +348,6 @@ class Trainer:
             self._track_best(total.item())
             return total
 
-        if compiling and st.lbfgs_iters < s.lbfgs_steps:
-            self.on_progress(st, {"event": "compiling", "phase": "lbfgs"})
         while st.lbfgs_iters < s.lbfgs_steps:
             if stop:
                 self._save()
