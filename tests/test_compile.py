@@ -251,3 +251,42 @@ def test_a_second_compile_of_the_same_step_is_served_by_inductors_cache():
     assert counters["inductor"]["fxgraph_cache_hit"] == 1 and counters["inductor"]["fxgraph_cache_bypass"] == 0
     torch.testing.assert_close(out["y"], 1.5 * torch.sin(x).sum())
     assert out["y"].grad_fn is None
+
+
+def test_cpu_kernels_are_compiled_with_zeroed_stack_variables_where_the_compiler_can():
+    # inductor leaves the masked-out lanes of a strided masked load unwritten; a vectorised sin of
+    # those lanes changed compiled float32 gradients between processes (docs/derivatives.md)
+    import shutil
+    import subprocess
+
+    from pinnlab.solvers import compiling
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    accepts = subprocess.run([cxx, compiling.ZERO_INIT_FLAG, "-fsyntax-only", "-x", "c++", "-"], input="int main() {}\n",
+                             capture_output=True, text=True).returncode == 0
+    flag = Compiled(lambda x: x).options.get("cpp.enable_floating_point_contract_flag", "")
+    assert (compiling.ZERO_INIT_FLAG in flag.split()) == accepts
+    # the value inductor had is kept in front of the flag, and a compiled gradient is still right
+    if accepts:
+        assert flag.split()[0] == torch._inductor.config.cpp.enable_floating_point_contract_flag
+
+    def f(p, u):
+        loss = lambda u: ((u[517:] + torch.sin(3.0 * p[517:, 0])) ** 2).sum() + ((u[:517] - p[:517, 1]) ** 2).sum()  # noqa: E731
+        return torch.func.grad(loss)(u)
+    p, u = torch.rand(1003, 2, dtype=torch.float64), torch.rand(1003, dtype=torch.float64)
+    torch.testing.assert_close(Compiled(f)(p, u), torch.cat([2 * (u[:517] - p[:517, 1]), 2 * (u[517:] + torch.sin(3 * p[517:, 0]))]))
+
+
+def test_no_zeroing_flag_where_the_compiler_refuses_it_or_torch_has_no_place_for_it(monkeypatch):
+    from pinnlab.solvers import compiling
+    monkeypatch.setattr(compiling.subprocess, "run", lambda *a, **k: type("R", (), {"returncode": 1})())
+    compiling.zero_init_options.cache_clear()
+    try:
+        assert compiling.zero_init_options() == {}
+        monkeypatch.delattr(torch._inductor.config.cpp, "enable_floating_point_contract_flag", raising=False)
+        compiling.zero_init_options.cache_clear()
+        assert compiling.zero_init_options() == {}
+    finally:
+        monkeypatch.undo()
+        compiling.zero_init_options.cache_clear()
