@@ -26,6 +26,8 @@ LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe li
 # 3.84e-2 (float32); the built-in recipes (float64, seed 0) burgers 8.0e-3 against 1.64e-2, kdv
 # 7.97e-4 against 9.81e-4, heat1d 1.54e-4 against 1.29e-4 (the one loss). Up to a third more time
 # per iteration on small nets (torch's two-loop recursion is a Python loop over the pairs).
+# (Measured before compiled float32 steps were reproducible across processes: each pair from one
+# process and one state, but the seed-2 float32 figure is not what a fresh run gives now.)
 LBFGS_HISTORY = 100
 LOG_EVERY = 10         # history rows during Adam
 
