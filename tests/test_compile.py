@@ -291,3 +291,18 @@ def test_no_zeroing_flag_where_the_compiler_refuses_it_or_torch_has_no_place_for
     finally:
         monkeypatch.undo()
         compiling.zero_init_options.cache_clear()
+
+
+def test_a_yat_net_is_compiled_with_the_inductor_options_its_layers_ask_for():
+    from pinnlab.nets import Net
+    from pinnlab.registry import get_problem
+    from pinnlab.solvers.compiling import options_for
+    from pinnlab.solvers.pinn import make_task
+    assert options_for(Net(2, 1, 8, 2, "yat")) == {"realize_reads_threshold": 3}
+    assert options_for(Net(2, 1, 8, 2, "tanh")) == {}
+    prob = get_problem("burgers")
+    for layer, wanted in (("yat", 3), ("tanh", None)):
+        cfg = pl.SolveConfig(layer=layer, width=8, depth=2, points=64, boundary_points=8, steps=10,
+                             compile="on").resolved(prob.recipe)
+        task = make_task(prob, cfg)
+        assert task._fused.options.get("realize_reads_threshold") == wanted

@@ -81,6 +81,15 @@ def zero_init_options() -> dict[str, Any]:
     return {"cpp.enable_floating_point_contract_flag": f"{current} {ZERO_INIT_FLAG}"} if ok else {}
 
 
+def options_for(net: nn.Module) -> dict[str, Any]:
+    """The inductor options a network's modules ask for (a module's ``inductor_options``), merged
+    in module order: what suits one layer kind's compiled step (e.g. Yat's) is set for its nets only."""
+    options: dict[str, Any] = {}
+    for module in net.modules():
+        options.update(getattr(module, "inductor_options", None) or {})
+    return options
+
+
 def should_compile(mode: str, engine: str, steps: int, device: str) -> bool:
     """The decision for ``--compile auto|on|off``."""
     if mode == "off":
