@@ -151,7 +151,7 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
         components = len(plan_for(problem.domain.dim, [i for idx in wanted.values() for i in idx]).indices)
         size = chunk_size(n, jet_bytes_per_point(net, components, x.dtype), device)
         row["chunk"] = size
-        options = {**options_for(net), **(MODE_OPTIONS[compile_] or {})}  # what the solver compiles with
+        options = {**options_for(net, device), **(MODE_OPTIONS[compile_] or {})}  # what the solver compiles with
         share = make_step(problem, net, x, "jets", total=n)
 
         def solver_step(opts):

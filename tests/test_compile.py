@@ -299,6 +299,7 @@ def test_a_yat_net_is_compiled_with_the_inductor_options_its_layers_ask_for():
     from pinnlab.solvers.compiling import options_for
     from pinnlab.solvers.pinn import make_task
     assert options_for(Net(2, 1, 8, 2, "yat")) == {"realize_reads_threshold": 3, "pattern_matcher": False}
+    assert options_for(Net(2, 1, 8, 2, "yat"), "cuda") == {}  # measured on the CPU only
     assert options_for(Net(2, 1, 8, 2, "tanh")) == {}
     prob = get_problem("burgers")
     for layer, wanted in (("yat", 3), ("tanh", None)):

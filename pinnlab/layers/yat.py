@@ -42,12 +42,13 @@ def _inverse_softplus(y: float) -> float:
 class Yat(nn.Module):
     """One layer of Yat-product neurons."""
 
-    # Inductor writes out an intermediate that more kernels than this read, instead of recomputing
-    # it in each (its default is 4). Yat's squared distances and quotients feed many kernels of the
-    # compiled step; at 3 the Burgers 20x3 step was 9-12% faster (medians of 400-500 interleaved
-    # steps, four runs; 2: 4-8%, 8: 32% slower). tanh, sine and auto steps did not move. Inductor's
-    # graph pattern rewrites off: 2.5-5.5% faster again (three runs).
-    inductor_options = {"realize_reads_threshold": 3, "pattern_matcher": False}
+    # On the CPU, inductor writes out an intermediate that more kernels than this read, instead of
+    # recomputing it in each (its default is 4). Yat's squared distances and quotients feed many
+    # kernels of the compiled step; at 3 the Burgers 20x3 step was 9-12% faster (medians of 300-500
+    # interleaved steps, four runs; 2: 4-8%, 8: 32% slower). tanh, sine and auto steps did not
+    # move. Inductor's graph pattern rewrites off: 2.5-5.5% faster again (three runs). Not measured
+    # on a GPU, so not set there.
+    inductor_options = {"cpu": {"realize_reads_threshold": 3, "pattern_matcher": False}}
 
     def __init__(self, in_features: int, out_features: int, first: bool = False, init: str | None = None,
                  eps: float = OPTIONS["eps"], learn_eps: bool = OPTIONS["learn_eps"],

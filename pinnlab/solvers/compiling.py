@@ -81,12 +81,15 @@ def zero_init_options() -> dict[str, Any]:
     return {"cpp.enable_floating_point_contract_flag": f"{current} {ZERO_INIT_FLAG}"} if ok else {}
 
 
-def options_for(net: nn.Module) -> dict[str, Any]:
-    """The inductor options a network's modules ask for (a module's ``inductor_options``), merged
-    in module order: what suits one layer kind's compiled step (e.g. Yat's) is set for its nets only."""
+def options_for(net: nn.Module, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The inductor options a network's modules ask for on ``device``'s kind (a module's
+    ``inductor_options``: {"cpu": {...}, "cuda": {...}}), merged in module order: what suits one
+    layer kind's compiled step (e.g. Yat's on the CPU) is set for its nets only, and only where it
+    was measured."""
+    kind = torch.device(device).type
     options: dict[str, Any] = {}
     for module in net.modules():
-        options.update(getattr(module, "inductor_options", None) or {})
+        options.update((getattr(module, "inductor_options", None) or {}).get(kind, {}))
     return options
 
 

@@ -109,7 +109,7 @@ class PinnTask:
 
     def _compiled(self, loss_terms) -> Compiled:
         """``loss_terms`` and its parameter gradient, compiled with the options the net asks for."""
-        return Compiled(value_and_grad(self.net, loss_terms), options_for(self.net))
+        return Compiled(value_and_grad(self.net, loss_terms), options_for(self.net, self.device))
 
     def _one_pass(self) -> bool:
         """Whether jets evaluate the collocation and condition points in one pass: when the conditions
@@ -243,7 +243,7 @@ class PinnTask:
         key = adam_in_graph.hyperparameters(optimizer)
         if self._adam is None or self._adam[0] != key:
             fn = adam_in_graph.with_adam_update(value_and_grad(self.net, self._weighted_terms), *key)
-            self._adam = (key, Compiled(fn, options_for(self.net)))
+            self._adam = (key, Compiled(fn, options_for(self.net, self.device)))
         step = self._adam[1]
         if step.failed:
             return None
