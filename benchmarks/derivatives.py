@@ -170,7 +170,7 @@ def run_case(name, pname, layer, width, depth, n, device, compile_, func, repeat
         compiled_step, whole_step = solver_step(options)
         # the same graphs called from Python instead of inductor's C++ wrapper: the profiler sees
         # their matmuls only there (the "where the time goes" table uses it)
-        python_step, _ = solver_step({**(options or {}), "cpp_wrapper": False})
+        python_step, _ = solver_step({**options, "cpp_wrapper": False})
         compiled_loss = torch.compile(losses["jets"], mode=compile_)
         steps.update(compiled=compiled_step, compiled_py=python_step, compiled_loss=stepper(compiled_loss))
         values.update(compiled=lambda: compiled_step().item(), compiled_py=lambda: python_step().item(),

@@ -67,10 +67,8 @@ def zero_init_options() -> dict[str, Any]:
     command line, so the flag rides on that value. Needs GCC 12 or clang 16; with older compilers,
     or a torch without that option, nothing is added (docs/derivatives.md, "Reproducibility")."""
     current = getattr(torch._inductor.config.cpp, "enable_floating_point_contract_flag", None)
-    if not isinstance(current, str):
-        return {}
-    if ZERO_INIT_FLAG in current.split():
-        return {"cpp.enable_floating_point_contract_flag": current}
+    if not isinstance(current, str) or ZERO_INIT_FLAG in current.split():
+        return {}  # no place for the flag, or inductor's setting already carries it
     try:
         from torch._inductor.cpp_builder import get_cpp_compiler
         cxx = get_cpp_compiler()

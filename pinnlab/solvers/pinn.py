@@ -101,15 +101,15 @@ class PinnTask:
             size = chunk_size(len(self.x_res), self._bytes_per_point(), self.device)
             if size < len(self.x_res):
                 self._chunk = size
-                self._fused_chunk = self._compiled(self._residual_share)
+                self._fused_chunk = self._compiled(value_and_grad(net, self._residual_share))
                 if self.names or self._weigh_others([]):  # conditions, or e.g. a slope-recovery term
-                    self._fused = self._compiled(self._other_terms)
+                    self._fused = self._compiled(value_and_grad(net, self._other_terms))
             else:
-                self._fused = self._compiled(self._weighted_terms)
+                self._fused = self._compiled(value_and_grad(net, self._weighted_terms))
 
-    def _compiled(self, loss_terms) -> Compiled:
-        """``loss_terms`` and its parameter gradient, compiled with the options the net asks for."""
-        return Compiled(value_and_grad(self.net, loss_terms), options_for(self.net, self.device))
+    def _compiled(self, fn) -> Compiled:
+        """``fn`` compiled with the inductor options the net asks for on this device."""
+        return Compiled(fn, options_for(self.net, self.device))
 
     def _one_pass(self) -> bool:
         """Whether jets evaluate the collocation and condition points in one pass: when the conditions
@@ -211,7 +211,7 @@ class PinnTask:
                       f"in chunks of {self._chunk} points: {float(chunked):.6g}, over all at once: {whole:.6g}); "
                       f"computing it over all points at once", UserWarning, stacklevel=3)
         self._chunk = self._fused_chunk = None
-        self._fused = self._compiled(self._weighted_terms)
+        self._fused = self._compiled(value_and_grad(self.net, self._weighted_terms))
         return False
 
     def loss_terms(self) -> dict[str, torch.Tensor]:
@@ -243,7 +243,7 @@ class PinnTask:
         key = adam_in_graph.hyperparameters(optimizer)
         if self._adam is None or self._adam[0] != key:
             fn = adam_in_graph.with_adam_update(value_and_grad(self.net, self._weighted_terms), *key)
-            self._adam = (key, Compiled(fn, options_for(self.net, self.device)))
+            self._adam = (key, self._compiled(fn))
         step = self._adam[1]
         if step.failed:
             return None
