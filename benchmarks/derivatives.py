@@ -12,9 +12,11 @@ followed by ``backward()`` (``compiled_loss``;
 nested autograd cannot be compiled: double backward), and with ``--func`` torch.func (vmap over
 points of nested jacrev/jacfwd, the usual functional formulation; it computes every partial of
 each order, not only those asked).
-Steps of the engines are interleaved in one process and the median is reported; the speedup is
-ms_autograd / ms_jets from the same run. The "engine ran" column says which engine served
-``engine="jets"`` (it falls back to autograd where a layer has no jet rules).
+Steps of the engines are interleaved in one process, each engine's in short back-to-back blocks as
+a training loop runs them (the first step of a block, which pays for the caches the other engine
+left, untimed), and the median is reported; the speedup is ms_autograd / ms_jets from the same
+run. The "engine ran" column says which engine served ``engine="jets"`` (it falls back to
+autograd where a layer has no jet rules).
 
 A second table says where the time goes: the matmul FLOPs of one step under each engine (for
 Burgers they are the same: Taylor mode and nested reverse mode multiply the same matrices), the

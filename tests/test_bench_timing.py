@@ -1,0 +1,53 @@
+"""The benchmarks' timing discipline: engines interleaved, each in back-to-back blocks whose first
+call (the one that pays for the previous engine's caches) is not timed. A fake clock makes the
+costs exact, so nothing here depends on the machine's speed."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import _common  # noqa: E402
+
+
+class FakeClock:
+    def __init__(self):
+        self.now, self.last, self.calls = 0.0, None, []
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def step(self, name: str, cost: float, switch_cost: float):
+        """A call costing ``cost`` seconds, plus ``switch_cost`` when another function ran last."""
+        self.now += cost + (switch_cost if self.last not in (None, name) else 0.0)
+        self.last = name
+        self.calls.append(name)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = FakeClock()
+    monkeypatch.setattr(_common, "time", c)
+    return c
+
+
+def _fns(clock, costs, switch_cost=1.0):
+    return {k: (lambda k=k, v=v: clock.step(k, v, switch_cost)) for k, v in costs.items()}
+
+
+def test_blocks_run_back_to_back_and_their_first_call_is_untimed(clock):
+    ms = _common.interleaved_ms(_fns(clock, {"a": 0.002, "b": 0.010}), repeats=8, device=torch.device("cpu"),
+                                warmup=1, block=2)
+    # half the calls follow another function: timed, the 1 s switch cost would move the medians
+    assert ms == pytest.approx({"a": 2.0, "b": 10.0})
+    timed = clock.calls[2:]  # after one warm-up call each
+    runs = [timed[i:i + 2] for i in range(0, len(timed), 2)]
+    assert all(len(set(r)) == 1 for r in runs) and len(runs) == 2 * 8  # 8 timed calls = 8 blocks of 2
+
+
+def test_block_of_one_times_every_call(clock):
+    # with one function there is no switch, so every call is timed and costs its own time
+    ms = _common.interleaved_ms(_fns(clock, {"a": 0.004}), repeats=5, device=torch.device("cpu"), warmup=0, block=1)
+    assert ms == pytest.approx({"a": 4.0}) and clock.calls == ["a"] * 5
