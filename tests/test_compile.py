@@ -73,7 +73,7 @@ def test_compiled_once_per_input_signature_then_called_without_tracing():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("layer", ["tanh", "laaf", "yat"])
+@pytest.mark.parametrize("layer", ["tanh", "laaf", "yat", "sine", "auto"])
 def test_compiled_loss_and_gradients_equal_eager(layer):
     cfg = pl.SolveConfig(layer=layer, width=8, depth=2, steps=3, lbfgs_steps=0, points=64, dtype="float64",
                          compile="on", seed=3)
