@@ -14,11 +14,31 @@ from pathlib import Path
 import torch
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1, or a one-line usage error naming the value."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def count(text: str) -> int:
+    """argparse type: an integer of at least 0 (0 turns the thing off)."""
+    return _int_at_least(text, 0, "an integer >= 0")
+
+
+def _int_at_least(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return value
+
+
 def parser(doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a reduced run that finishes in under a minute on 2 cores")
     p.add_argument("--json", type=Path, help="write the figures to this file")
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch intra-op threads (default 1)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cpu (default) or cuda")
     return p
 

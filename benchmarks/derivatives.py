@@ -41,12 +41,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     alloc_peak_mb,
+    count,
     gemm_gflops,
     interleaved_ms,
     matmul_mflop,
     matmul_ms,
     parser,
     peak_mb,
+    positive_int,
     setup,
     table,
     write_json,
@@ -242,10 +244,10 @@ def main() -> None:
                    help="also time the jet step compiled by torch.compile (once per case); optional mode, "
                         "e.g. reduce-overhead for CUDA graphs")
     p.add_argument("--func", action="store_true", help="also time torch.func (vmap of nested jacrev/jacfwd)")
-    p.add_argument("--profile", type=int, default=0, metavar="K",
+    p.add_argument("--profile", type=count, default=0, metavar="K",
                    help="print the K operators with the most self time per engine and case")
     p.add_argument("--cases", help="comma-separated substrings: run only the cases whose name contains one")
-    p.add_argument("--repeats", type=int, default=None, help="timed steps per engine (default 40, quick 6)")
+    p.add_argument("--repeats", type=positive_int, default=None, help="timed steps per engine (default 40, quick 6)")
     args = p.parse_args()
     device = setup(args)
     cases = [c for c in CASES if c[0] in QUICK] if args.quick else CASES
@@ -253,7 +255,7 @@ def main() -> None:
         cases = [c for c in cases if any(w.strip() in c[0] for w in args.cases.split(","))]
         if not cases:
             raise SystemExit(f"--cases {args.cases!r} matches none of: {', '.join(c[0] for c in CASES)}")
-    repeats = args.repeats or (6 if args.quick else 40)
+    repeats = args.repeats if args.repeats is not None else (6 if args.quick else 40)
     gflops = gemm_gflops(device)
     print(f"matmul rate of this machine (1024^3 float32, {args.threads} thread(s)): {gflops:.1f} GFLOP/s", flush=True)
     rows = []

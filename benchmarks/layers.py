@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import adam_steppers  # noqa: E402
+from _common import adam_steppers, count, positive_int  # noqa: E402
 
 # (label, kind, options, init): the sweep; the first entry is the baseline
 CONFIGS: list[tuple[str, str, dict, str | None]] = [
@@ -239,13 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     ap.add_argument("--problems", default="poisson1d,heat1d,burgers")
     ap.add_argument("--configs", default=None, help="comma-separated labels (default: all)")
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=1000, help="Adam steps per run")
-    ap.add_argument("--lbfgs-steps", type=int, default=100, help="L-BFGS iterations after Adam")
-    ap.add_argument("--timing-steps", type=int, default=30, help="interleaved steps per configuration for cost")
-    ap.add_argument("--width", type=int, default=32)
-    ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--jobs", type=int, default=1, help="training runs in parallel processes (one thread each)")
+    ap.add_argument("--seeds", type=positive_int, default=3)
+    ap.add_argument("--steps", type=positive_int, default=1000, help="Adam steps per run")
+    ap.add_argument("--lbfgs-steps", type=count, default=100, help="L-BFGS iterations after Adam")
+    ap.add_argument("--timing-steps", type=positive_int, default=30, help="interleaved steps per configuration for cost")
+    ap.add_argument("--width", type=positive_int, default=32)
+    ap.add_argument("--depth", type=positive_int, default=3)
+    ap.add_argument("--jobs", type=positive_int, default=1, help="training runs in parallel processes (one thread each)")
     ap.add_argument("--cache", metavar="FILE", help="JSON lines of finished runs: reused, and appended to as runs end")
     ap.add_argument("--no-cost", action="store_true", help="skip the cost (ms/step, memory) measurement")
     ap.add_argument("--cost-compiled", action="store_true", help="measure the cost with the loss compiled")

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import alloc_peak_mb, interleaved_ms, parser, peak_mb, setup, table, write_json  # noqa: E402
+from _common import alloc_peak_mb, count, interleaved_ms, parser, peak_mb, positive_int, setup, table, write_json  # noqa: E402
 
 import pinnlab as pl  # noqa: E402
 from pinnlab.registry import get_problem  # noqa: E402
@@ -136,8 +136,8 @@ def data_rows(problem_name: str, counts: list[int], steps: int, lbfgs_steps: int
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--problem", default="lotka-volterra")
-    p.add_argument("--steps", type=int, help="Adam steps per run in part 2 (default 60 quick, 1000 full)")
-    p.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations per run in part 2 (default 0 quick, "
+    p.add_argument("--steps", type=positive_int, help="Adam steps per run in part 2 (default 60 quick, 1000 full)")
+    p.add_argument("--lbfgs-steps", type=count, help="L-BFGS iterations per run in part 2 (default 0 quick, "
                    "the node recipe's 200 full)")
     args = p.parse_args()
     device = str(setup(args))

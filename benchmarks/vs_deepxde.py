@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import adam_steppers, parser, setup, table, write_json  # noqa: E402
+from _common import adam_steppers, count, parser, positive_int, setup, table, write_json  # noqa: E402
 
 os.environ.setdefault("DDE_BACKEND", "pytorch")
 NU = 0.01 / np.pi
@@ -173,10 +173,11 @@ def _rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--steps", type=int, default=None, help="Adam steps of the full runs (default 15000, quick 300)")
-    p.add_argument("--lbfgs", type=int, default=None, help="L-BFGS iteration cap for both (default 2000, quick 50)")
-    p.add_argument("--rounds", type=int, default=None, help="interleaved timing blocks per tool (default 10, quick 3)")
-    p.add_argument("--block", type=int, default=None, help="Adam steps per timing block (default 100, quick 50)")
+    p.add_argument("--steps", type=positive_int, default=None, help="Adam steps of the full runs (default 15000, quick 300)")
+    p.add_argument("--lbfgs", type=count, default=None, help="L-BFGS iteration cap for both (default 2000, quick 50)")
+    p.add_argument("--rounds", type=positive_int, default=None,
+                   help="interleaved timing blocks per tool (default 10, quick 3)")
+    p.add_argument("--block", type=positive_int, default=None, help="Adam steps per timing block (default 100, quick 50)")
     p.add_argument("--timing-only", action="store_true", help="only phase 1 (ms per Adam step), no full runs")
     p.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
                    help="pinnlab's --compile (auto: compiled for runs of 4000+ Adam steps)")

@@ -1,7 +1,10 @@
-"""The benchmarks' timing discipline: engines interleaved, each in back-to-back blocks whose first
-call (the one that pays for the previous engine's caches) is not timed. A fake clock makes the
-costs exact, so nothing here depends on the machine's speed."""
+"""The benchmarks' shared pieces: their timing discipline (engines interleaved, each in back-to-back
+blocks whose first call, the one that pays for the previous engine's caches, is not timed; a fake
+clock makes the costs exact, so nothing here depends on the machine's speed) and their options'
+checks."""
 
+import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,3 +54,22 @@ def test_block_of_one_times_every_call(clock):
     # with one function there is no switch, so every call is timed and costs its own time
     ms = _common.interleaved_ms(_fns(clock, {"a": 0.004}), repeats=5, device=torch.device("cpu"), warmup=0, block=1)
     assert ms == pytest.approx({"a": 4.0}) and clock.calls == ["a"] * 5
+
+
+@pytest.mark.parametrize("script", ["derivatives", "vs_deepxde", "node", "layers", "claims"])
+def test_every_benchmark_rejects_a_bad_count_in_one_line(script):
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / f"{script}.py"
+    flag = {"derivatives": "--repeats", "vs_deepxde": "--block", "node": "--steps", "layers": "--width",
+            "claims": "--jobs"}[script]
+    res = subprocess.run([sys.executable, str(bench), flag, "0"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1].endswith(f"argument {flag}: '0' is not a positive integer")
+    assert "Traceback" not in res.stderr
+
+
+def test_count_types_accept_what_they_say_and_name_the_bad_value():
+    assert _common.positive_int("3") == 3 and _common.count("0") == 0
+    for fn, bad in ((_common.positive_int, "0"), (_common.positive_int, "-2"), (_common.count, "-1"),
+                    (_common.count, "1.5"), (_common.positive_int, "many")):
+        with pytest.raises(argparse.ArgumentTypeError, match=repr(bad)):
+            fn(bad)
