@@ -125,7 +125,7 @@ def _config(label: str):
     for c in CONFIGS:
         if c[0] == label:
             return c
-    raise SystemExit(f"unknown configuration {label!r}")
+    raise SystemExit(f"unknown configuration {label!r} (allowed: {', '.join(c[0] for c in CONFIGS)})")
 
 
 def solve_config(problem: str, label: str, seed: int, steps: int, width: int, depth: int, lbfgs: int = 0,
@@ -259,6 +259,13 @@ def main(argv: list[str] | None = None) -> int:
         labels = ["tanh"] + [x for x in labels if x != "tanh"]
     for label in labels:
         _config(label)
+    from pinnlab.errors import PinnlabError
+    from pinnlab.registry import get_problem
+    for p in problems:
+        try:
+            get_problem(p)
+        except PinnlabError as e:
+            ap.error(str(e))
     t0 = time.perf_counter()
     # configuration-major order: with --cache, an interrupted sweep has whole configurations done
     jobs = [(p, label, s, a.steps, a.width, a.depth, a.lbfgs_steps)

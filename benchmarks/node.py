@@ -40,8 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import alloc_peak_mb, count, interleaved_ms, parser, peak_mb, positive_int, setup, table, write_json  # noqa: E402
 
 import pinnlab as pl  # noqa: E402
+from pinnlab.errors import PinnlabError  # noqa: E402
 from pinnlab.registry import get_problem  # noqa: E402
 from pinnlab.solvers.node import NodeTask, make_task  # noqa: E402
+from pinnlab.solvers.node_data import ode_system  # noqa: E402
 
 WINDOW, BATCH, WIDTH, DEPTH = 5, 32, 64, 2
 
@@ -140,6 +142,10 @@ def main() -> None:
     p.add_argument("--lbfgs-steps", type=count, help="L-BFGS iterations per run in part 2 (default 0 quick, "
                    "the node recipe's 200 full)")
     args = p.parse_args()
+    try:
+        ode_system(get_problem(args.problem))  # an ODE the node solver can learn
+    except PinnlabError as e:
+        p.error(str(e))
     device = str(setup(args))
     horizons = [0.5, 2.5, 10.0] if args.quick else [0.25, 0.5, 1.25, 2.5, 5.0, 10.0]
     counts = [1, 4] if args.quick else [1, 2, 4, 8, 16]
