@@ -34,10 +34,29 @@ def _int_at_least(text: str, low: int, what: str) -> int:
     return value
 
 
+def output_file(text: str) -> Path:
+    """argparse type: a file this run can write, checked before the run instead of after it."""
+    path = Path(text).expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: folder {str(folder)!r} does not exist")
+    existed = path.exists()
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be written ({e.strerror})") from None
+    if not existed:
+        path.unlink()
+    return path
+
+
 def parser(doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a reduced run that finishes in under a minute on 2 cores")
-    p.add_argument("--json", type=Path, help="write the figures to this file")
+    p.add_argument("--json", type=output_file, help="write the figures to this file")
     p.add_argument("--threads", type=positive_int, default=1, help="torch intra-op threads (default 1)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="cpu (default) or cuda")
     return p

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import adam_steppers, alloc_peak_mb, interleaved_ms, peak_mb, positive_int, write_json  # noqa: E402
+from _common import adam_steppers, alloc_peak_mb, interleaved_ms, output_file, peak_mb, positive_int, write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "python benchmarks/claims.py"
@@ -596,8 +596,8 @@ def to_markdown(results: list[tuple[Claim, Section, float]], ctx: Context) -> st
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny budgets, fewer problems and seeds (under a minute)")
-    ap.add_argument("--json", type=Path, help="write every figure to this JSON file")
-    ap.add_argument("--md", type=Path, help="markdown report (default docs/claims.md for a full run of every claim)")
+    ap.add_argument("--json", type=output_file, help="write every figure to this JSON file")
+    ap.add_argument("--md", type=output_file, help="markdown report (default docs/claims.md for a full run of every claim)")
     ap.add_argument("--only", default=None, help="comma-separated claim keys: " + ", ".join(c.key for c in CLAIMS))
     ap.add_argument("--jobs", type=positive_int, default=1, help="training runs in parallel processes (one thread each)")
     ap.add_argument("--runs", type=Path, default=None, help="where the run directories go (default runs/claims)")

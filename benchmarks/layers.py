@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import adam_steppers, count, positive_int  # noqa: E402
+from _common import adam_steppers, count, output_file, positive_int  # noqa: E402
 
 # (label, kind, options, init): the sweep; the first entry is the baseline
 CONFIGS: list[tuple[str, str, dict, str | None]] = [
@@ -88,7 +88,7 @@ def _cache_key(problem: str, label: str, seed: int, steps: int, width: int, dept
     return (problem, label, seed, steps, width, depth, lbfgs)
 
 
-def _load_cache(path: str | None) -> dict[tuple, Run]:
+def _load_cache(path: Path | None) -> dict[tuple, Run]:
     """Finished runs from earlier invocations with the same settings (and the same problem sizes)."""
     out: dict[tuple, Run] = {}
     if path and Path(path).exists():
@@ -100,7 +100,7 @@ def _load_cache(path: str | None) -> dict[tuple, Run]:
     return out
 
 
-def _append_cache(path: str | None, r: Run, a) -> None:
+def _append_cache(path: Path | None, r: Run, a) -> None:
     if path:
         with open(path, "a") as f:
             f.write(json.dumps({**vars(r), "steps": a.steps, "width": a.width, "depth": a.depth,
@@ -236,7 +236,7 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="poisson1d, one configuration per kind, 1 seed, 300 steps")
-    ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    ap.add_argument("--json", type=output_file, metavar="FILE", help="write the figures as JSON")
     ap.add_argument("--problems", default="poisson1d,heat1d,burgers")
     ap.add_argument("--configs", default=None, help="comma-separated labels (default: all)")
     ap.add_argument("--seeds", type=positive_int, default=3)
@@ -246,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--width", type=positive_int, default=32)
     ap.add_argument("--depth", type=positive_int, default=3)
     ap.add_argument("--jobs", type=positive_int, default=1, help="training runs in parallel processes (one thread each)")
-    ap.add_argument("--cache", metavar="FILE", help="JSON lines of finished runs: reused, and appended to as runs end")
+    ap.add_argument("--cache", type=output_file, metavar="FILE",
+                    help="JSON lines of finished runs: reused, and appended to as runs end")
     ap.add_argument("--no-cost", action="store_true", help="skip the cost (ms/step, memory) measurement")
     ap.add_argument("--cost-compiled", action="store_true", help="measure the cost with the loss compiled")
     a = ap.parse_args(argv)

@@ -73,3 +73,14 @@ def test_count_types_accept_what_they_say_and_name_the_bad_value():
                     (_common.count, "1.5"), (_common.positive_int, "many")):
         with pytest.raises(argparse.ArgumentTypeError, match=repr(bad)):
             fn(bad)
+
+
+def test_an_output_file_is_checked_before_the_run_and_nothing_is_left_behind(tmp_path):
+    fresh = tmp_path / "figures.json"
+    assert _common.output_file(str(fresh)) == fresh and not fresh.exists()  # probed, then removed
+    old = tmp_path / "old.json"
+    old.write_text("{}")
+    assert _common.output_file(str(old)) == old and old.read_text() == "{}"  # an existing file is untouched
+    for bad, why in ((tmp_path / "no" / "f.json", "does not exist"), (tmp_path, "is a directory")):
+        with pytest.raises(argparse.ArgumentTypeError, match=why):
+            _common.output_file(str(bad))
