@@ -129,8 +129,6 @@ def _solver_recipe(problem: Problem, solver: str):
 
 
 def _check_solver(problem: Problem, config: SolveConfig) -> None:
-    if config.solver == "node" and problem.kind != "ODE":
-        raise ConfigError(f"solver 'node' needs an ODE problem; {problem.name!r} is a PDE (use --solver pinn or rai)")
     check = getattr(importlib.import_module(f".solvers.{config.solver}", __package__), "check_config", None)
     if check is not None:  # solver-specific options fail before the run directory exists
         check(problem, config)

@@ -350,5 +350,5 @@ def make_task(problem: Problem, config: SolveConfig) -> NodeTask:
 
 def check_config(problem: Problem, config: SolveConfig) -> None:
     """Fail early (before a run directory exists) on bad options or a problem node cannot learn."""
-    parse_options(config.options)
     ode_system(problem)
+    parse_options(config.options)
