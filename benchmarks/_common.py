@@ -37,11 +37,10 @@ def _int_at_least(text: str, low: int, what: str) -> int:
 def output_file(text: str) -> Path:
     """argparse type: a file this run can write, checked before the run instead of after it."""
     path = Path(text).expanduser()
-    folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
-    if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r}: folder {str(folder)!r} does not exist")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: folder {str(path.parent)!r} does not exist")
     existed = path.exists()
     try:
         with open(path, "a"):
@@ -81,8 +80,9 @@ def interleaved_ms(fns: dict[str, Callable[[], None]], repeats: int, device: tor
     Each round runs every function ``block`` times back to back, as a training loop repeats its
     step, and times all calls but the block's first: that one pays for the caches the previous
     function left behind, a cost a training run never has (measured: 8-12% of a small compiled
-    step after autograd's, up to 20% before). Rounds take the functions in a new (seeded) order so
-    load drifts hit all alike. ``block=1`` times every call of a plain shuffled interleave."""
+    step after another engine's; up to 20% when it always followed autograd's). Rounds take the
+    functions in a new (seeded) order so load drifts hit all alike. ``block=1`` times every call
+    of a plain shuffled interleave."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
