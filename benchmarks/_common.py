@@ -79,7 +79,7 @@ def interleaved_ms(fns: dict[str, Callable[[], None]], repeats: int, device: tor
 
     Each round runs every function ``block`` times back to back, as a training loop repeats its
     step, and times all calls but the block's first: that one pays for the caches the previous
-    function left behind, a cost a training run never has (measured: 8-12% of a small compiled
+    function left behind, a cost a training run never has (measured: 6-17% of a small compiled
     step after another engine's; up to 20% when it always followed autograd's). Rounds take the
     functions in a new (seeded) order so load drifts hit all alike. ``block=1`` times every call
     of a plain shuffled interleave."""
