@@ -91,8 +91,8 @@ def _cache_key(problem: str, label: str, seed: int, steps: int, width: int, dept
 def _load_cache(path: Path | None) -> dict[tuple, Run]:
     """Finished runs from earlier invocations with the same settings (and the same problem sizes)."""
     out: dict[tuple, Run] = {}
-    if path and Path(path).exists():
-        for line in Path(path).read_text().splitlines():
+    if path and path.exists():
+        for line in path.read_text().splitlines():
             d = json.loads(line)
             if d.pop("sizes") == SIZES[d["problem"]]:
                 key = tuple(d.pop(k) for k in ("steps", "width", "depth", "lbfgs"))

@@ -202,3 +202,20 @@ def in_tmp_cwd(tmp_path, monkeypatch) -> Path:
     """Run with ``tmp_path`` as the working directory (the default ``runs/`` root lands there)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    "not __import__('torch').cuda.is_available()", reason="no CUDA device on this machine"))])
+def device(request) -> str:
+    """Each device this machine has: the CPU always, CUDA where present. A check that passes on the
+    CPU and fails on a GPU is then the device path, not the check."""
+    return request.param
+
+
+@pytest.fixture
+def compile_device(device) -> str:
+    """:func:`device`, where torch.compile can run there (CUDA needs triton)."""
+    import importlib.util
+    if device == "cuda" and importlib.util.find_spec("triton") is None:
+        pytest.skip("torch.compile on CUDA needs triton")
+    return device

@@ -19,8 +19,8 @@ def _task(compile_: str = "on", **cfg):
 
 
 @pytest.mark.slow
-def test_steps_in_the_graph_equal_torch_adam():
-    fused_task, eager_task = _task("on"), _task("off")
+def test_steps_in_the_graph_equal_torch_adam(compile_device):
+    fused_task, eager_task = _task("on", device=compile_device), _task("off", device=compile_device)
     for p, q in zip(fused_task.parameters(), eager_task.parameters()):
         assert torch.equal(p, q)
     fused_opt = make_adam(fused_task.parameters(), 1e-2)
@@ -32,6 +32,7 @@ def test_steps_in_the_graph_equal_torch_adam():
         assert list(terms_f) == list(terms_e)
     assert fused_task.final_report()["adam_in_graph"] and not eager_task.final_report()["adam_in_graph"]
     for p, q in zip(fused_task.parameters(), eager_task.parameters()):
+        assert p.device.type == compile_device
         torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-13)
         sf, se = fused_opt.state[p], eager_opt.state[q]
         assert float(sf["step"]) == float(se["step"]) == 6

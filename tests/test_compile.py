@@ -74,9 +74,9 @@ def test_compiled_once_per_input_signature_then_called_without_tracing():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("layer", ["tanh", "laaf", "yat", "sine", "auto"])
-def test_compiled_loss_and_gradients_equal_eager(layer):
+def test_compiled_loss_and_gradients_equal_eager(layer, compile_device):
     cfg = pl.SolveConfig(layer=layer, width=8, depth=2, steps=3, lbfgs_steps=0, points=64, dtype="float64",
-                         compile="on", seed=3)
+                         compile="on", seed=3, device=compile_device)
     from pinnlab.registry import get_problem
     from pinnlab.solvers.pinn import make_task
     problem = get_problem("burgers")
@@ -89,6 +89,7 @@ def test_compiled_loss_and_gradients_equal_eager(layer):
     assert task.compiled
     assert list(compiled) == list(eager)  # the same terms (slope recovery included for laaf)
     for k in eager:
+        assert compiled[k].device.type == compile_device
         torch.testing.assert_close(compiled[k], eager[k].detach(), rtol=1e-10, atol=1e-14)
     for p, g in zip(task.parameters(), eager_grads):
         torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)

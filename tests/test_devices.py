@@ -1,9 +1,7 @@
-"""The same checks on every device this machine has: the CPU always, CUDA where a GPU is present
-(skipped otherwise). Each check runs on the CPU too, so a check that would be wrong on a GPU is
-already caught here: the GPU runs only confirm the device paths (placement, fused Adam, inductor's
-Triton code, CUDA reports) that a CPU-only machine cannot reach."""
+"""Jets and whole runs on every device this machine has (the ``device`` fixture: the CPU always,
+CUDA where present). The compiled step and Adam's update in the graph are checked on every device
+in test_compile.py and test_adam_in_graph.py."""
 
-import importlib.util
 import math
 
 import numpy as np
@@ -15,20 +13,8 @@ from pinnlab import runs
 from pinnlab.derivatives import autograd_fields
 from pinnlab.fields import close_under_prefixes
 from pinnlab.jets import jet_fields
-from pinnlab.registry import get_problem
-from pinnlab.solvers.pinn import make_task
-from pinnlab.solvers.training import adam_step, make_adam
-
-CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
-DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 
 
-def _needs_compiler(device: str) -> None:
-    if device == "cuda" and importlib.util.find_spec("triton") is None:
-        pytest.skip("torch.compile on CUDA needs triton")
-
-
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layer", ["tanh", "sine", "yat", "auto"])
 def test_jets_equal_nested_autograd_and_the_cpu_on_device(device, layer):
     torch.manual_seed(4)
@@ -47,51 +33,6 @@ def test_jets_equal_nested_autograd_and_the_cpu_on_device(device, layer):
             torch.testing.assert_close(jets[f][idx].cpu(), cpu[f][idx], rtol=1e-10, atol=1e-12)
 
 
-def _task(device: str, compile_: str, layer: str = "tanh"):
-    problem = get_problem("burgers")
-    config = pl.SolveConfig(layer=layer, width=8, depth=2, steps=3, lbfgs_steps=0, points=64, boundary_points=16,
-                            dtype="float64", compile=compile_, seed=3, device=device)
-    torch.manual_seed(3)
-    return make_task(problem, config.resolved(problem.recipe))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("layer", ["tanh", "yat"])
-def test_the_compiled_step_equals_the_eager_one_on_device(device, layer):
-    _needs_compiler(device)
-    task = _task(device, "on", layer)
-    eager = task.loss_terms()
-    sum(eager.values()).backward()
-    eager_grads = [p.grad.clone() for p in task.parameters()]
-    task.net.zero_grad(set_to_none=True)
-    compiled = task.loss_terms_and_grads()
-    assert task.compiled and list(compiled) == list(eager)
-    for k in eager:
-        assert compiled[k].device.type == device
-        torch.testing.assert_close(compiled[k], eager[k].detach(), rtol=1e-10, atol=1e-14)
-    for p, g in zip(task.parameters(), eager_grads):
-        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("device", DEVICES)
-def test_adam_inside_the_compiled_step_equals_torch_adam_on_device(device):
-    _needs_compiler(device)
-    fused_task, eager_task = _task(device, "on"), _task(device, "off")
-    fused_opt = make_adam(fused_task.parameters(), 1e-2)  # fused Adam where torch has it (CUDA)
-    eager_opt = torch.optim.Adam(eager_task.parameters(), lr=1e-2, foreach=False)
-    for step in range(4):
-        loss_f, _ = adam_step(fused_task, fused_opt, step)
-        loss_e, _ = adam_step(eager_task, eager_opt, step)
-        assert loss_f == pytest.approx(loss_e, rel=1e-10)
-    assert fused_task.final_report()["adam_in_graph"]
-    for p, q in zip(fused_task.parameters(), eager_task.parameters()):
-        assert p.device.type == device
-        torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-13)
-
-
-@pytest.mark.parametrize("device", DEVICES)
 def test_a_run_on_device_reports_its_error_and_saves_cpu_readable_files(device, tmp_path):
     cfg = pl.SolveConfig(width=16, depth=2, steps=60, lbfgs_steps=5, points=128, boundary_points=8, seed=0,
                          device=device, compile="off")
