@@ -73,6 +73,10 @@ class Condition:
     def sides(self) -> tuple[str, ...]:
         return ("lo", "hi") if self.side == "both" else (self.side,)
 
+    def min_points(self) -> int:
+        """The fewest points ``sample`` may be asked for: one per face (n is split between the faces)."""
+        return len(self.sides())
+
     def sample(self, domain: Box, n: int, method: str, rng: np.random.Generator) -> np.ndarray:
         sides = self.sides()
         counts = [n // len(sides) + (i < n % len(sides)) for i in range(len(sides))]
@@ -133,6 +137,11 @@ class Robin(Condition):
 
     def __init__(self, on: str = "x", side: str = "both", a: float = 1.0, b: float = 1.0, **values: Value):
         super().__init__(values, on, side)
+        for name, v in (("a", a), ("b", b)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise ProblemError(f"Robin coefficient {name}={v!r} must be a finite number")
+        if a == 0 and b == 0:
+            raise ProblemError("Robin coefficients a and b are both 0: the condition would say nothing")
         self.a, self.b = float(a), float(b)
 
     def validate(self, domain, fields):
@@ -155,7 +164,8 @@ class Periodic(Condition):
 
     def __init__(self, on: str = "x", fields: tuple[str, ...] | None = None, derivatives: int = 1):
         super().__init__({}, on, "both")
-        self._fields, self.derivatives = fields, int(derivatives)
+        self._fields = (fields,) if isinstance(fields, str) else fields  # fields="rho" is one field
+        self.derivatives = int(derivatives)
 
     @property
     def fields(self):
@@ -164,6 +174,9 @@ class Periodic(Condition):
     def validate(self, domain, fields):
         self._fields = tuple(self._fields or fields)
         super().validate(domain, fields)
+
+    def min_points(self) -> int:
+        return 1  # n is the number of pairs
 
     def sample(self, domain, n, method, rng):
         lo = domain.sample_face(self.on, "lo", n, method, rng)
@@ -229,6 +242,9 @@ class PointData(Condition):
         for k, v in self.values.items():
             if len(v) != len(self.points):
                 raise ProblemError(f"PointData {k}: {len(v)} values for {len(self.points)} points")
+
+    def min_points(self) -> int:
+        return 0  # its own points, whatever n is
 
     def sample(self, domain, n, method, rng):
         return self.points

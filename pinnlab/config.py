@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,11 +80,19 @@ class SolveConfig:
                 raise ConfigError(f"{name.replace('_', '-')} must be a non-negative integer, got {v!r}")
         if self.seed >= 2**63:  # torch.manual_seed takes a signed 64-bit integer
             raise ConfigError(f"seed must be below 2**63, got {self.seed}")
-        if self.lr is not None and not (isinstance(self.lr, (int, float)) and 0 < self.lr < float("inf")):
+        for name in ("layer_options", "weights", "params", "options"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise ConfigError(f"{name.replace('_', '-')} must be a dict of name=value, "
+                                  f"got {type(getattr(self, name)).__name__} {getattr(self, name)!r}")
+        for name in ("layer_norm", "hard"):
+            if not isinstance(getattr(self, name), bool):  # bool("no") is True: a string would switch it on
+                raise ConfigError(f"{name.replace('_', '-')} must be True or False, got {getattr(self, name)!r}")
+        if self.lr is not None and (isinstance(self.lr, bool) or not (isinstance(self.lr, (int, float))
+                                                                       and 0 < self.lr < math.inf)):
             raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
         for k, w in self.weights.items():
-            if not isinstance(w, (int, float)) or w < 0:
-                raise ConfigError(f"loss weight {k}={w!r} must be a non-negative number")
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < math.inf:
+                raise ConfigError(f"loss weight {k}={w!r} must be a finite non-negative number")
         return self
 
     def resolved(self, recipe) -> SolveConfig:

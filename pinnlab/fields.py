@@ -61,7 +61,7 @@ class Field:
         if attr.startswith("__"):
             raise AttributeError(attr)  # Python's and torch.compile's own probes (__dict__, ...)
         idx = parse_derivative(attr, self._owner.coords)
-        if idx is None and not attr.startswith("_") and hasattr(torch.Tensor, attr):
+        if idx is None and _tensor_passthrough(attr):
             return getattr(self.value, attr)  # tensor methods: f.u.exp(), f.u.abs()
         if idx is None or attr.startswith("_"):
             raise ProblemError(
@@ -90,6 +90,26 @@ class Field:
     def __neg__(self): return -self.value
     def __pos__(self): return self.value
     def __abs__(self): return self.value.abs()
+    def __rpow__(self, o): return _val(o) ** self.value
+    def __lt__(self, o): return self.value < _val(o)
+    def __le__(self, o): return self.value <= _val(o)
+    def __gt__(self, o): return self.value > _val(o)
+    def __ge__(self, o): return self.value >= _val(o)
+    def __getitem__(self, key): return self.value[key]
+
+
+TENSOR_PROPERTIES = ("shape", "dtype", "device", "ndim")
+COORDINATE_LETTERS = set("txyzr")
+
+
+def _tensor_passthrough(attr: str) -> bool:
+    """Whether ``f.u.<attr>`` means the tensor's own attribute. Only methods and shape metadata: a
+    property such as ``T``, ``real`` or ``data`` is u itself, so ``f.u.T`` (a typo for ``f.u.t``)
+    would train a different equation without a word; and a name made of coordinate letters (``t``,
+    a tensor method too) is a partial of a coordinate this domain lacks, not a transpose."""
+    if attr.startswith("_") or not hasattr(torch.Tensor, attr) or set(attr) <= COORDINATE_LETTERS:
+        return False
+    return attr in TENSOR_PROPERTIES or callable(getattr(torch.Tensor, attr))
 
 
 def _val(o):

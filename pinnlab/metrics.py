@@ -14,6 +14,8 @@ def field_errors(pred: np.ndarray, ref: np.ndarray, fields: Sequence[str]) -> di
     ‖pred − ref‖ / ‖ref‖ over every entry.
     """
     pred, ref = np.asarray(pred, dtype=float), np.asarray(ref, dtype=float)
+    if pred.shape != ref.shape or ref.shape[1:] != (len(fields),):  # broadcasting would give a wrong error
+        raise ValueError(f"predictions {pred.shape} and reference {ref.shape} differ in shape ({len(fields)} fields)")
     diff = pred - ref
     per_field = {
         f: {"rel_l2": rel_l2(pred[:, j], ref[:, j]), "max_abs_error": float(np.max(np.abs(diff[:, j])))}

@@ -33,6 +33,9 @@ class Net(nn.Module):
         lo, hi = (torch.as_tensor(v, dtype=torch.get_default_dtype()) for v in (lo, hi))
         if lo.shape != (in_dim,) or hi.shape != (in_dim,):
             raise ConfigError(f"bounds must give {in_dim} lower and upper values")
+        if not (torch.isfinite(lo).all() and torch.isfinite(hi).all() and (hi > lo).all()):
+            raise ConfigError(f"bounds must be finite with each lower below its upper, got lo={lo.tolist()}, "
+                              f"hi={hi.tolist()}")
         # x_scaled = (x - mid) / half, stored as buffers so .to(dtype/device) carries them
         self.register_buffer("in_shift", (lo + hi) / 2)
         self.register_buffer("in_scale", 2 / (hi - lo))

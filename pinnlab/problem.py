@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -66,6 +67,25 @@ class HardConstraint:
 
 @dataclass(frozen=True)
 class Problem:
+    """An ODE or PDE with what is needed to solve it and to measure the error of a solution.
+
+    - ``domain``: a :class:`~pinnlab.geometry.Box` of named coordinates (``t`` is time);
+    - ``fields``: the unknowns' names, e.g. ``("u",)`` or ``("u", "v", "p")``;
+    - ``residual(f, p)``: the equation(s) as tensors that vanish, written over the fields, their
+      partials (``f.u.xx``) and coordinates (``f.x``), and the parameters ``p``; a tuple for systems;
+    - ``conditions``: Dirichlet, Neumann, Robin, Periodic, Initial, InitialRate, PointData;
+    - ``params``: named numbers the residual, conditions and solution read as ``p.name``;
+    - ``exact(x, t, ..., p)`` (coordinates by name, ``p`` optional) or ``reference``
+      (a :class:`Reference`): the solution the error is measured against, on ``grid`` points per
+      coordinate (exact solutions; a Reference brings its own grid);
+    - ``equation``, ``description``: text for ``pinnlab show`` and reports;
+    - ``recipe``: the default training :class:`Recipe`; ``hard_constraint``: an optional
+      :class:`HardConstraint` (``--hard``); ``heldout_points``: residual points never trained on.
+
+    Everything is checked when the Problem is made, by a dry run of the residual, the conditions
+    and the hard constraint: a mistake is a :class:`~pinnlab.errors.ProblemError` here, not mid-run.
+    """
+
     name: str
     domain: Box
     fields: tuple[str, ...]
@@ -82,7 +102,8 @@ class Problem:
     heldout_points: int = 2000
 
     def __post_init__(self):
-        object.__setattr__(self, "fields", tuple(self.fields))
+        # fields="psi" is one field, not three
+        object.__setattr__(self, "fields", (self.fields,) if isinstance(self.fields, str) else tuple(self.fields))
         object.__setattr__(self, "conditions", tuple(self.conditions))
         object.__setattr__(self, "params", dict(self.params))
         self._validate()
@@ -120,7 +141,32 @@ class Problem:
             bad = [i for i in self.hard_constraint.enforces if not 0 <= i < len(self.conditions)]
             if bad:
                 raise ProblemError(f"problem {self.name!r}: hard constraint enforces unknown conditions {bad}")
+            self._check_hard_constraint()
         _ = self.requests  # the dry run surfaces residual errors now, not mid-training
+
+    def _check_hard_constraint(self, n: int = 4) -> None:
+        """A dry run of the output transform on a few points: a wrong signature, an unknown coordinate or
+        a wrong number or shape of outputs fails here, not mid-run or, worse, in the error report."""
+        what = f"problem {self.name!r}: the hard constraint"
+        lo, hi = self.domain.lo, self.domain.hi
+        x = torch.as_tensor(lo + (hi - lo) * np.linspace(0.2, 0.8, n)[:, None], dtype=torch.float64)
+        coords = _Coordinates({k: x[:, i:i + 1] for i, k in enumerate(self.domain.names)}, what)
+        try:
+            outs = self.hard_constraint.transform(coords, *(torch.full((n, 1), 0.5, dtype=torch.float64)
+                                                            for _ in self.fields))
+        except ProblemError:
+            raise
+        except Exception as e:  # the user's own error, shown as one line
+            raise ProblemError(f"{what} raised {type(e).__name__}: {e} (it is called as transform(c, "
+                               f"{', '.join(self.fields)}) with coordinates c.{', c.'.join(self.domain.names)})") from None
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        if len(outs) != len(self.fields):
+            raise ProblemError(f"{what} returned {len(outs)} outputs for {len(self.fields)} field(s) "
+                               f"({', '.join(self.fields)})")
+        for name, o in zip(self.fields, outs):
+            if not isinstance(o, torch.Tensor) or tuple(o.shape) != (n, 1):
+                got = tuple(o.shape) if isinstance(o, torch.Tensor) else type(o).__name__
+                raise ProblemError(f"{what} returned {got} for field {name!r}; expected shape (N, 1), as its inputs")
 
     # -- parameters -----------------------------------------------------------------------
     @cached_property
@@ -226,17 +272,42 @@ class Problem:
                 axes, pts = self.domain.grid(self.grid)
                 values = self.exact_values(pts)
             else:
-                try:
-                    axes, vals = self.reference.solve(self.p)
-                except Exception as e:  # the user's own error, shown as one line
-                    raise ProblemError(f"problem {self.name!r}: the reference solver raised {type(e).__name__}: "
-                                       f"{e}") from None
-                axes = {k: np.asarray(axes[k], dtype=float) for k in self.domain.names}
+                axes, values = self._reference_values()
                 mesh = np.meshgrid(*axes.values(), indexing="ij")
                 pts = np.stack([m.ravel() for m in mesh], axis=1)
-                values = np.stack([np.asarray(vals[k], dtype=float).ravel() for k in self.fields], axis=1)
+            bad = ~np.isfinite(values).all(axis=0)
+            if bad.any():
+                raise ProblemError(f"problem {self.name!r}: the {self.reference_method} is not finite everywhere on "
+                                   f"the evaluation grid (field {self.fields[int(np.argmax(bad))]!r})")
             cache[key] = Evaluation(axes, pts, values)
         return cache[key]
+
+    def _reference_values(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The Reference's grid axes and its values as (N, n_fields), checked against what it promises."""
+        what = f"problem {self.name!r}: the reference"
+        try:
+            axes, vals = self.reference.solve(self.p)
+        except Exception as e:  # the user's own error, shown as one line
+            raise ProblemError(f"{what} solver raised {type(e).__name__}: {e}") from None
+        missing = [k for k in self.domain.names if k not in axes] + [k for k in self.fields if k not in vals]
+        if missing:
+            raise ProblemError(f"{what} gives no {missing[0]!r} (it must give axes for {', '.join(self.domain.names)} "
+                               f"and values for {', '.join(self.fields)})")
+        axes = {k: np.asarray(axes[k], dtype=float) for k in self.domain.names}
+        for k, a in axes.items():
+            if a.ndim != 1 or len(a) < 2 or not np.isfinite(a).all():
+                raise ProblemError(f"{what}'s axis {k!r} must be a 1-D array of at least 2 finite values, "
+                                   f"got shape {a.shape}")
+        shape = tuple(len(a) for a in axes.values())
+        values = []
+        for k in self.fields:
+            v = np.asarray(vals[k], dtype=float)
+            if v.shape != shape:  # e.g. np.meshgrid's default "xy" layout: transposed, so every error would be wrong
+                raise ProblemError(f"{what}'s values for {k!r} have shape {v.shape}; expected {shape} "
+                                   f"(one axis per coordinate in the order {', '.join(self.domain.names)}, "
+                                   f"as np.meshgrid(..., indexing='ij') gives)")
+            values.append(v.ravel())
+        return axes, np.stack(values, axis=1)
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -259,6 +330,20 @@ class Problem:
         if self.hard_constraint is not None:
             lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}")
         return "\n".join(lines)
+
+
+class _Coordinates(SimpleNamespace):
+    """The coordinates a hard constraint sees (``c.x``); a name the domain lacks is a clear error."""
+
+    def __init__(self, columns: Mapping[str, torch.Tensor], what: str):
+        super().__init__(**columns)
+        object.__setattr__(self, "_what", what)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        known = ", ".join(k for k in vars(self) if k != "_what")
+        raise ProblemError(f"{self._what} uses coordinate {name!r}, which the domain lacks (coordinates: {known})")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ def builtin_problems() -> dict[str, Problem]:
 
 
 def problem_names() -> list[str]:
+    """The built-in problems' names, in file order."""
     return list(builtin_problems())
 
 
@@ -64,9 +65,13 @@ def load_problem_file(path: Path) -> Problem:
         raise ProblemError(f"problem file {str(path)!r} failed to import: {type(e).__name__}: {e}") from None
     found = [v for v in vars(module).values() if isinstance(v, Problem)]
     unique = list({id(p): p for p in found}.values())
-    if not unique:
+    # a built-in imported to derive the file's own problem from (problem = burgers.with_params(...)) is not it
+    builtins = {id(p) for p in builtin_problems().values()}
+    own = [p for p in unique if id(p) not in builtins] if len(unique) > 1 else unique
+    if not own:
         raise ProblemError(f"problem file {str(path)!r} defines no Problem")
-    if len(unique) > 1:
-        raise ProblemError(f"problem file {str(path)!r} defines {len(unique)} Problems "
-                           f"({', '.join(p.name for p in unique)}); keep one per file")
-    return unique[0]
+    if len(own) > 1:
+        raise ProblemError(f"problem file {str(path)!r} defines {len(own)} Problems "
+                           f"({', '.join(p.name for p in own)}); keep one per file (a Problem imported by name "
+                           f"counts too: import its module instead)")
+    return own[0]

@@ -7,6 +7,7 @@ completed, interrupted (exit 130 in the CLI) or diverged (exit 1).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import io
 import platform
@@ -23,7 +24,7 @@ from . import runs
 from .config import SolveConfig
 from .errors import ConfigError, PinnlabError, RunError
 from .problem import Problem
-from .registry import get_problem
+from .registry import builtin_problems, get_problem
 from .solvers.training import Diverged, Interrupted, Schedule, Trainer, TrainState
 
 
@@ -71,16 +72,19 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
           problem_source: str | None = None) -> Result:
     """Train on ``problem`` with ``config`` into a new run directory and return the Result.
 
-    ``problem`` is a Problem or a registered name / path of a ``.py`` file. Raises
-    :class:`~pinnlab.errors.PinnlabError` for bad input before anything is written.
+    ``problem`` is a Problem or a registered name / path of a ``.py`` file. Bad input raises
+    :class:`~pinnlab.errors.PinnlabError` before the run directory is created (or, found at the
+    first step, with the directory removed again); a run that diverges raises :class:`RunFailed`,
+    one interrupted :class:`RunInterrupted`, each with the run's report.
     """
     if isinstance(problem, str):
         problem_source = problem_source or _source(problem)
         problem = get_problem(problem)
+    elif problem_source is None:
+        problem_source = _builtin_source(problem)
     config = config or SolveConfig()
     config = config.resolved(_solver_recipe(problem, config.validate().solver))
     problem = problem.with_params(**config.params)
-    source = problem_source or problem.name
     _check_solver(problem, config)
     # a residual or solution that raises fails here, before anything is written (evaluation() is cached)
     _ = problem.requests
@@ -88,8 +92,10 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
     run_dir = runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}", runs_root)
     with runs.dir_lock(run_dir):
         try:
-            runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": source,
-                                                    "config": config.to_dict(), "versions": versions()})
+            # the parameters as run, so that a resume rebuilds the same equation however they were set
+            runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": problem_source,
+                                                    "problem_params": problem.params, "config": config.to_dict(),
+                                                    "versions": versions()})
             return _execute(problem, config, run_dir, None, progress)
         except PinnlabError:
             if not (run_dir / runs.CHECKPOINT).exists():  # bad input found at the first step: leave nothing behind
@@ -97,8 +103,13 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
             raise
 
 
-def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | None = None) -> Result:
-    """Continue an interrupted run in place; it ends as if it had never been interrupted."""
+def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | None = None,
+           problem: Problem | None = None) -> Result:
+    """Continue an interrupted run in place; it ends as if it had never been interrupted.
+
+    A run of a built-in problem or a problem file rebuilds its problem itself; a run of a Problem
+    defined in Python needs it again as ``problem`` (its name must match; the run's parameters apply).
+    """
     run_dir = Path(run_dir)
     runs.load_run(run_dir)  # a missing or foreign directory is reported before it is locked
     with runs.dir_lock(run_dir):
@@ -107,7 +118,8 @@ def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | N
             raise RunError(f"run {str(run_dir)!r} has already completed; nothing to resume")
         try:
             config = SolveConfig.from_dict(run.config["config"]).validate()
-            problem = get_problem(run.config["problem_source"]).with_params(**config.params)
+            problem = _problem_of(run_dir, run.config, problem).with_params(
+                **run.config.get("problem_params", config.params))
         except (KeyError, TypeError) as e:
             raise RunError(f"run {str(run_dir)!r} has an incompatible config.json "
                            f"({'missing ' + str(e) if isinstance(e, KeyError) else e})") from None
@@ -120,6 +132,27 @@ def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | N
 def _source(name: str) -> str:
     p = Path(name)
     return str(p.resolve()) if p.suffix == ".py" else name
+
+
+def _builtin_source(problem: Problem) -> str | None:
+    """The built-in name of ``problem`` if it is a built-in one (with any parameters), else None: a
+    Problem defined in Python cannot be rebuilt from config.json, even if it borrows a built-in's name."""
+    builtin = builtin_problems().get(problem.name)
+    same = builtin is not None and all(getattr(builtin, f.name) == getattr(problem, f.name)
+                                       for f in dataclasses.fields(Problem) if f.name != "params")
+    return problem.name if same else None
+
+
+def _problem_of(run_dir: Path, saved: dict, given: Problem | None) -> Problem:
+    """The problem to resume a run with: the one given (checked against the run's name), or rebuilt."""
+    if given is not None:
+        if given.name != saved["problem"]:
+            raise RunError(f"run {str(run_dir)!r} is a run of problem {saved['problem']!r}, not {given.name!r}")
+        return given
+    if saved["problem_source"] is None:
+        raise RunError(f"run {str(run_dir)!r} was started from a Problem defined in Python; resume it there with "
+                       f"pinnlab.resume({str(run_dir)!r}, problem=...)")
+    return get_problem(saved["problem_source"])
 
 
 def _solver_recipe(problem: Problem, solver: str):

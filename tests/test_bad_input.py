@@ -11,7 +11,9 @@ import json
 import shutil
 import textwrap
 
+import numpy as np
 import pytest
+import torch
 from conftest import PROBLEM_HEADER, TINY, VALID_PROBLEM
 
 import pinnlab as pl
@@ -263,7 +265,67 @@ API_CASES = [
     ("solver option on pinn", lambda t: pl.solve("poisson1d", pl.SolveConfig(options={"adjoint": True}),
                                                  out=t / "r"), pl.ConfigError),
     ("resume a run in use", lambda t: _resume_while_locked(t), pl.RunError),
+    # a mistake that would otherwise give a wrong answer without a word, or fail only after training
+    ("reference values transposed", lambda t: pl.solve(_with_reference(transpose=True), TINY_CONFIG, out=t / "r"),
+     pl.ProblemError),
+    ("reference without a field", lambda t: pl.solve(_with_reference(drop="u"), TINY_CONFIG, out=t / "r"),
+     pl.ProblemError),
+    ("reference without an axis", lambda t: pl.solve(_with_reference(drop="t"), TINY_CONFIG, out=t / "r"),
+     pl.ProblemError),
+    ("reference not finite", lambda t: pl.solve(_with_reference(nan=True), TINY_CONFIG, out=t / "r"),
+     pl.ProblemError),
+    ("exact solution not finite on the grid", lambda t: pl.solve(_ode(exact=lambda t: t / t), TINY_CONFIG,
+                                                                  out=t / "r"), pl.ProblemError),
+    ("f.u.T (a tensor property) is not a partial", lambda t: _ode(residual=lambda f, p: f.u.T - f.u), pl.ProblemError),
+    ("f.u.x without x", lambda t: _ode(residual=lambda f, p: f.u.x - f.u), pl.ProblemError),
+    ("f.u.t without t", lambda t: pl.Problem(name="s", domain=pl.Box(x=(0, 1)), fields="u",
+                                             residual=lambda f, p: f.u.t - f.u, exact=lambda x: x), pl.ProblemError),
+    ("hard constraint with two outputs for one field", lambda t: _ode(hard=lambda c, u: (u, u)), pl.ProblemError),
+    ("hard constraint on an unknown coordinate", lambda t: _ode(hard=lambda c, u: c.x * u), pl.ProblemError),
+    ("hard constraint of the wrong arity", lambda t: _ode(hard=lambda c: c.t), pl.ProblemError),
+    ("hard constraint of the wrong shape", lambda t: _ode(hard=lambda c, u: (c.t * u).reshape(-1)), pl.ProblemError),
+    ("nan loss weight", lambda t: pl.solve("poisson1d", pl.SolveConfig(weights={"residual": float("nan")}),
+                                           out=t / "r"), pl.ConfigError),
+    ("inf loss weight", lambda t: pl.SolveConfig(weights={"residual": float("inf")}).validate(), pl.ConfigError),
+    ("layer norm given as a string", lambda t: pl.SolveConfig(layer_norm="no").validate(), pl.ConfigError),
+    ("hard given as a string", lambda t: pl.SolveConfig(hard="false").validate(), pl.ConfigError),
+    ("layer options not a dict", lambda t: pl.solve("poisson1d", pl.SolveConfig(layer_options=[("a", 1)]),
+                                                    out=t / "r"), pl.ConfigError),
+    ("one boundary point for two faces", lambda t: pl.solve("poisson1d", pl.SolveConfig(boundary_points=1),
+                                                            out=t / "r"), pl.ConfigError),
+    ("node on a time-dependent right-hand side", lambda t: pl.solve(_ode(residual=lambda f, p: f.u.t - f.t),
+                                                                    pl.SolveConfig(solver="node"), out=t / "r"),
+     pl.ConfigError),
+    ("node with a hard constraint", lambda t: pl.solve(_ode(hard=lambda c, u: c.t * u),
+                                                       pl.SolveConfig(solver="node", hard=True), out=t / "r"),
+     pl.ConfigError),
+    ("Robin coefficient not a number", lambda t: pl.Robin(u=0.0, a="x"), pl.ProblemError),
+    ("Net bounds of zero width", lambda t: pl.Net(2, 1, bounds=([0, 0], [0, 1])), pl.ConfigError),
 ]
+
+TINY_CONFIG = pl.SolveConfig(steps=2, lbfgs_steps=0, points=16, width=4, depth=1)
+
+
+def _ode(residual=lambda f, p: f.u.t + f.u, exact=lambda t: torch.exp(-t), hard=None):
+    """u' = -u on [0, 1], u(0) = 1, with pieces replaced by a test case's mistake."""
+    return pl.Problem(name="ode", domain=pl.Box(t=(0, 1)), fields=("u",), residual=residual,
+                      conditions=[pl.Initial(u=1.0)], exact=exact,
+                      hard_constraint=pl.HardConstraint(hard, enforces=(0,)) if hard else None)
+
+
+def _with_reference(transpose=False, drop=None, nan=False):
+    """Advection u_t + u_x = 0, with a Reference on a 5 x 7 (x, t) grid holding a test case's mistake."""
+    def solve(p):
+        x, t = np.linspace(0, 1, 5), np.linspace(0, 1, 7)
+        u = np.sin(x[:, None] - t[None, :])
+        u = u.T if transpose else u
+        if nan:
+            u[2, 3] = np.nan
+        axes, values = {"x": x, "t": t}, {"u": u}
+        axes.pop(drop, None), values.pop(drop, None)
+        return axes, values
+    return pl.Problem(name="adv", domain=pl.Box(x=(0, 1), t=(0, 1)), fields=("u",),
+                      residual=lambda f, p: f.u.t + f.u.x, reference=pl.Reference("test grid", solve))
 
 
 def _resume_while_locked(tmp):

@@ -64,6 +64,24 @@ def test_fields_act_like_tensors():
     torch.testing.assert_close(torch.sin(f.u), torch.sin(u))
     torch.testing.assert_close(2 * f.u - f.u * f.u.x, 2 * u - u * f.u.x.value)
     torch.testing.assert_close(f.u.exp(), u.exp())
+    torch.testing.assert_close(torch.where(f.u > 0.5, f.u, -f.u), torch.where(u > 0.5, u, -u))
+    torch.testing.assert_close(2 ** f.u, 2 ** u)
+    assert torch.equal(f.u <= f.v, u <= f.v.value) and torch.equal(f.u[1:3], u[1:3]) and f.u.shape == u.shape
+
+
+def test_a_string_of_field_names_is_one_field():
+    prob = pl.Problem(name="s", domain=pl.Box(x=(0, 1)), fields="psi", residual=lambda f, p: f.psi.xx + 1,
+                      conditions=[pl.Periodic(on="x", fields="psi")], exact=lambda x: x)
+    assert prob.fields == ("psi",) and prob.conditions[0].fields == ("psi",)
+
+
+def test_a_problem_file_may_derive_its_problem_from_a_built_in(write_problem):
+    path = write_problem("""
+        from pinnlab.problems.heat1d import problem as heat
+        problem = heat.with_params(alpha=0.2)
+    """)
+    prob = pl.get_problem(path)
+    assert prob.name == "heat1d" and prob.params == {"alpha": 0.2}
 
 
 def test_problem_requests_and_summary():

@@ -66,6 +66,30 @@ def test_resumed_run_is_bit_identical(problem, stop_at, sampler, compile_, tmp_p
     assert losses(resumed) == losses(full)
 
 
+def test_a_run_resumes_the_problem_it_was_started_with(tmp_path):
+    # parameters set with with_params (not through the config) and a Problem defined in Python
+    cfg = pl.SolveConfig(**{**CONFIG, "steps": 20, "lbfgs_steps": 0})
+    warm = pl.get_problem("heat1d").with_params(alpha=0.3)
+    full = pl.solve(warm, cfg, out=tmp_path / "full")
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve(warm, cfg, out=tmp_path / "cut", progress=_interrupt_at(10))
+    resumed = pl.resume(tmp_path / "cut")
+    assert resumed.problem.params == {"alpha": 0.3} and resumed.report["params"] == {"alpha": 0.3}
+    assert resumed.report["rel_l2"] == full.report["rel_l2"]
+
+    builtin = pl.get_problem("poisson1d")
+    mine = pl.Problem(name="poisson1d", domain=pl.Box(x=(0.0, 2.0)), fields=("u",), conditions=builtin.conditions,
+                      residual=lambda f, p: -f.u.xx - 1.0, exact=lambda x: x * (2 - x) / 2)
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve(mine, cfg, out=tmp_path / "mine", progress=_interrupt_at(10))
+    with pytest.raises(pl.RunError, match="defined in Python"):  # not the built-in of the same name
+        pl.resume(tmp_path / "mine")
+    with pytest.raises(pl.RunError, match="not 'heat1d'"):
+        pl.resume(tmp_path / "mine", problem=pl.get_problem("heat1d"))
+    resumed = pl.resume(tmp_path / "mine", problem=mine)
+    assert resumed.problem.domain.ranges["x"] == (0.0, 2.0) and resumed.report["status"] == "completed"
+
+
 def test_a_resumed_run_tells_its_progress_display_the_budget_and_where_it_restarts(tmp_path):
     cfg = pl.SolveConfig(**CONFIG)
     with pytest.raises(pl.RunInterrupted):

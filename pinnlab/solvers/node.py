@@ -350,5 +350,10 @@ def make_task(problem: Problem, config: SolveConfig) -> NodeTask:
 
 def check_config(problem: Problem, config: SolveConfig) -> None:
     """Fail early (before a run directory exists) on bad options or a problem node cannot learn."""
-    ode_system(problem)
-    parse_options(config.options)
+    system = ode_system(problem)
+    options = parse_options(config.options)
+    if config.hard:
+        raise ConfigError("solver 'node' has no hard constraints (--hard is for --solver pinn)")
+    if not options["time"] and system.depends_on_time():  # f(y) alone cannot represent it: a wrong fit, silently
+        raise ConfigError(f"the right-hand side of {problem.name!r} depends on t, which f(y) cannot learn: "
+                          f"pass --opt time=true (options={{'time': True}})")

@@ -83,6 +83,14 @@ class OdeSystem:
                 out[:, iv] = top[:, j]
         return out
 
+    def depends_on_time(self) -> bool:
+        """Whether F changes with t at fixed states (checked at a few random states and times)."""
+        rng = np.random.default_rng(12345)
+        lo, hi = self.t_span
+        y = torch.as_tensor(self.y0 + rng.normal(0, 0.5, (4, self.dim)) * (1 + np.abs(self.y0)))
+        f = [self.rhs(torch.full((4,), float(t), dtype=torch.float64), y) for t in (lo, 0.5 * (lo + hi), hi)]
+        return not all(torch.allclose(g, f[0], rtol=1e-10, atol=1e-12) for g in f[1:])
+
     def rhs_numpy(self, t: float, y: np.ndarray) -> np.ndarray:
         """F for many states packed in one vector (what solve_ivp integrates)."""
         ys = torch.as_tensor(y, dtype=torch.float64).reshape(-1, self.dim)
@@ -92,7 +100,7 @@ class OdeSystem:
 def ode_system(problem: Problem) -> OdeSystem:
     """The first-order system of an ODE problem; ConfigError if it is not one node can learn."""
     if problem.kind != "ODE":
-        raise ConfigError(f"solver 'node' needs an ODE problem; {problem.name!r} is a PDE (use --solver pinn or rai)")
+        raise ConfigError(f"solver 'node' needs an ODE problem; {problem.name!r} is a PDE (use --solver pinn)")
     req = problem.requests["residual"]
     orders = {}
     for name in problem.fields:

@@ -312,10 +312,15 @@ class PinnTask:
 
 
 def check_config(problem: Problem, config: SolveConfig) -> None:
-    """The PINN solver has no solver-specific options: an --opt given to it would be silently lost."""
+    """Fail before a run directory exists on options the PINN solver would silently lose or misuse."""
     if config.options:
         raise ConfigError(f"solver 'pinn' takes no --opt options (got {', '.join(map(repr, config.options))}); "
                           f"--opt and --adjoint are for --solver node")
+    for i, c in enumerate(problem.conditions):
+        need = c.min_points()
+        if config.boundary_points < need:  # a face with no point: its condition is simply absent from the loss
+            raise ConfigError(f"boundary-points {config.boundary_points} is too few: condition {i} "
+                              f"({c.describe(problem.domain)}) covers {need} faces and needs at least {need} points")
 
 
 def make_task(problem: Problem, config: SolveConfig) -> PinnTask:
