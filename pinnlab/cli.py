@@ -106,7 +106,7 @@ _RUN_OPTIONS = [
     click.option("--checkpoint-every", type=int, default=500,
                  help="Write the checkpoint every N steps (what a kill -9 can lose)."),
     click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain."),
-    click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE", help="Solver-specific option (node, rai)."),
+    click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE", help="Solver option (node: method, rtol, atol, trajectories, noise, ...; see README)."),
     click.option("--adjoint", is_flag=True, help="node: gradients by the adjoint method (same as --opt adjoint=true)."),
 ]
 
@@ -145,7 +145,7 @@ def _only_resume_options(ctx: click.Context) -> None:
 @cli.command(name="solve")
 @click.argument("problem", required=False)
 @click.option("--layer", default=None, help="Layer kind (tanh, sine, yat, auto, ...).")
-@click.option("--solver", default="pinn", help="pinn | rai | node.")
+@click.option("--solver", default="pinn", help="pinn | node.")
 @click.option("--seed", type=int, default=0)
 @run_options
 @click.option("--out", default=None, help="Run directory (must not exist). Default: runs/<problem>-...")

@@ -51,7 +51,7 @@ class SolveConfig:
     eval_every: int = 250
     checkpoint_every: int = 500
     early_stop: int = 0               # stop Adam after this many evaluations without held-out improvement
-    options: dict[str, Any] = field(default_factory=dict)  # solver-specific (node, rai)
+    options: dict[str, Any] = field(default_factory=dict)  # solver-specific (node: see solvers/node.py OPTIONS)
 
     def validate(self) -> SolveConfig:
         if self.solver not in SOLVERS:

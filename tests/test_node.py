@@ -168,3 +168,19 @@ def test_cli_summary_states_the_extrapolation_error(run_cli, tmp_path):
     assert "extrapolation window: rel L2" in stdout and "learned vector field: rel L2" in stdout, stdout
     report = json.loads((out / "report.json").read_text())
     assert report["rel_l2_extrapolation"] > 0 and report["node"]["t_train_end"] == pytest.approx(0.6 * 4.0)
+
+
+def test_readme_lists_every_node_option_with_its_default():
+    import re
+    from pathlib import Path
+
+    from pinnlab.solvers.node import OPTIONS
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"## Neural ODEs.*?```\n(.*?)```", text, re.S).group(1)
+    documented = dict(re.findall(r"(?:^|\s)(\w+)=(\S+)", block))
+    assert set(documented) == set(OPTIONS)
+    for key, (kind, default, _, _) in OPTIONS.items():
+        shown = documented[key]
+        value = shown == "true" if kind is bool else kind(shown)
+        assert value == default, (key, shown, default)
