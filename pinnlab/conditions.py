@@ -88,7 +88,16 @@ class Condition:
     def describe(self, domain: Box) -> str:
         where = {"lo": f"{self.on}={domain.ranges[self.on][0]:g}", "hi": f"{self.on}={domain.ranges[self.on][1]:g}",
                  "both": f"{self.on}={domain.ranges[self.on][0]:g} and {self.on}={domain.ranges[self.on][1]:g}"}
-        return f"{self.kind} on {where[self.side]}: " + ", ".join(f"{k} = {_show(v)}" for k, v in self.values.items())
+        return f"{self.kind} on {where[self.side]}: " + ", ".join(f"{self.imposed(k)} = {_show(v)}"
+                                                                  for k, v in self.values.items())
+
+    def imposed(self, field: str) -> str:
+        """What the condition prescribes of ``field``, as ``describe`` writes it (the value itself here)."""
+        return field
+
+    def _normal_derivative(self, field: str) -> str:
+        # the outward normal derivative: +d/d(on) on the upper face, -d/d(on) on the lower one
+        return {"hi": f"{field}_{self.on}", "lo": f"-{field}_{self.on}", "both": f"d{field}/dn"}[self.side]
 
 
 def _show(v: Value) -> str:
@@ -129,6 +138,9 @@ class Neumann(Condition):
         super().validate(domain, fields)
         self._bounds = domain.ranges[self.on]
 
+    def imposed(self, field):
+        return self._normal_derivative(field)
+
 
 class Robin(Condition):
     """a·u + b·∂u/∂n = g on the faces of ``on``: ``Robin(u=g, a=1.0, b=0.5, on="x")``."""
@@ -143,6 +155,9 @@ class Robin(Condition):
         if a == 0 and b == 0:
             raise ProblemError("Robin coefficients a and b are both 0: the condition would say nothing")
         self.a, self.b = float(a), float(b)
+
+    def imposed(self, field):
+        return f"{self.a:g} {field} + {self.b:g} {self._normal_derivative(field)}"
 
     def validate(self, domain, fields):
         super().validate(domain, fields)
@@ -222,6 +237,9 @@ class InitialRate(Condition):
 
     def residuals(self, f, p):
         return [getattr(f, k).t.value - evaluate_value(v, f, p) for k, v in self.values.items()]
+
+    def imposed(self, field):
+        return f"{field}_t"
 
 
 class PointData(Condition):

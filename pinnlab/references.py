@@ -85,7 +85,8 @@ def burgers_cole_hopf(nx: int = 256, nt: int = 100, t_max: float = 0.99, nodes: 
         x, t = np.linspace(-1.0, 1.0, nx), np.linspace(0.0, t_max, nt)
         return {"x": x, "t": t}, {"u": cole_hopf_burgers(x, t, p.nu, nodes)}
 
-    return Reference(f"Cole–Hopf formula, {nodes}-node Gauss–Hermite quadrature, {nx}×{nt} grid", solve)
+    return Reference(f"Cole–Hopf formula, {nodes}-node Gauss–Hermite quadrature, {nx}×{nt} grid "
+                     f"(x in [-1, 1], t in [0, {t_max:g}])", solve)
 
 
 # -- Allen–Cahn by ETDRK4 ------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Phase separation: the solution is pulled towards ±1 with thin interfaces (width ~ √(d/γ)) in
 between, a hard target for plain PINNs (Raissi et al. 2019; Wight & Zhao 2020). The reference is
-a Fourier spectral solver with ETDRK4 time stepping.
+a Fourier spectral solver with ETDRK4 time stepping. As in those papers the initial profile is
+periodic but its slope is not (u_x(∓1, 0) = ±2), so the periodic u_x term cannot vanish near t = 0:
+diffusion smooths that kink at once.
 """
 
 import math

@@ -1,7 +1,8 @@
 """Viscous Burgers, u_t + u u_x = ν u_xx with ν = 0.01/π: the classic PINN benchmark.
 
-A sine steepens into a near-shock at x = 0 (slope about -150 at t = 1/π onwards). The
-reference is the Cole–Hopf formula by Gauss–Hermite quadrature on DeepXDE's 256 × 100 grid.
+A sine steepens into a near-shock at x = 0 (its slope there is -34 at t = 1/π, about -150 at
+t = 0.5 and -85 at t = 1). The reference is the Cole–Hopf formula by Gauss–Hermite quadrature on
+DeepXDE's 256 × 100 grid (t from 0 to 0.99).
 The hard constraint u = -sin πx + t(1 - x²) N satisfies the initial and boundary conditions.
 """
 

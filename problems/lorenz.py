@@ -1,7 +1,7 @@
 """The Lorenz system (σ = 10, ρ = 28, β = 8/3) over a short horizon.
 
 Chaotic: nearby trajectories separate like e^{0.9 t}, so only a short window [0, 1] is a fair
-test. Fast swings (x' reaches about 100) make it the hardest of the ODEs here.
+test. Fast swings (|x'| is 150 at the start, |z'| up to 141) make it the hardest of the ODEs here.
 """
 
 from pinnlab import Box, Initial, Problem, Recipe

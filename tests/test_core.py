@@ -188,3 +188,25 @@ def test_a_stalled_float32_lbfgs_says_how_to_continue():
         trainer._lbfgs(stop=False)
         reason = trainer.state.lbfgs_stop
         assert reason and ("--lbfgs-dtype float64" in reason) == hint, reason
+
+
+def test_lbfgs_history_rows_give_the_loss_at_their_own_step(tmp_path):
+    """Torch's L-BFGS step() returns the loss from before its iterations; a history row must not."""
+    cfg = pl.SolveConfig(steps=40, lbfgs_steps=30, points=64, boundary_points=2, eval_every=20)
+    res = pl.solve("poisson1d", cfg, out=tmp_path / "run")
+    rows = [r for r in pl.load_run(tmp_path / "run").history if r["phase"] == "lbfgs"]
+    assert len(rows) >= 2 and rows[-1]["loss"] < rows[0]["loss"]
+    # the run ends at L-BFGS's last iterate (its lowest loss), whose loss the report evaluates afresh
+    assert rows[-1]["loss"] == pytest.approx(res.report["final_loss"], rel=1e-9)
+    assert rows[-1]["loss_residual"] == pytest.approx(res.report["final_loss_terms"]["residual"], rel=1e-9)
+
+
+def test_conditions_describe_what_they_impose():
+    """`pinnlab show` reads these: a derivative condition must not read as a value condition."""
+    d = pl.Box(x=(0.0, 1.0), t=(0.0, 2.0))
+    assert pl.Neumann(u=0.0, on="x", side="hi").describe(d) == "Neumann on x=1: u_x = 0"
+    assert pl.Neumann(u=0.0, on="x", side="lo").describe(d) == "Neumann on x=0: -u_x = 0"
+    assert pl.Neumann(u=0.0, on="x").describe(d) == "Neumann on x=0 and x=1: du/dn = 0"
+    assert pl.Robin(u=2.0, a=1.0, b=0.5, on="x").describe(d) == "Robin on x=0 and x=1: 1 u + 0.5 du/dn = 2"
+    assert pl.InitialRate(u=0.0).describe(d) == "initial rate on t=0: u_t = 0"
+    assert pl.Dirichlet(u=0.0, on="x").describe(d) == "Dirichlet on x=0 and x=1: u = 0"

@@ -76,7 +76,7 @@ def history_figure(history: list[dict], title: str, errors: tuple[tuple[str, str
             if ok.any():
                 ax2.semilogy(xs[xi][ok], xs[2][ok], style, ms=3, lw=1.0, label=label)
         ax2.set_xlabel(xlabel)
-        ax2.set_ylabel("rel L2 error / residual RMS")
+        ax2.set_ylabel("rel L2 error" + (" / residual RMS" if any("residual" in k for k, _, _ in errors) else ""))
         if ax2.get_legend_handles_labels()[0]:  # no evaluation yet: no legend (and no warning)
             ax2.legend(frameon=False, fontsize=7)
         for a in (ax, ax2):

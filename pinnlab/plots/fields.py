@@ -9,9 +9,6 @@ from matplotlib.figure import Figure
 from .data import GridPrediction
 from .style import ERROR_CMAP, FIELD_CMAP, figure, fmt_err, styled
 
-N_SLICES = 4
-
-
 def orientation(coords: list[str]) -> tuple[str, str]:
     """(horizontal, vertical) coordinate of a heat map: time runs left to right, else x then y."""
     if "t" in coords:
@@ -47,8 +44,16 @@ def heat(ax: Axes, fig: Figure, g: GridPrediction, values: np.ndarray, title: st
     return mesh
 
 
-def slice_indices(n: int) -> list[int]:
-    return sorted({int(round(q * (n - 1))) for q in np.linspace(0.0, 1.0, N_SLICES)})
+TIME_SLICES = (0.0, 1 / 3, 2 / 3, 1.0)
+# Spatial slices avoid the edges (boundary values are imposed) and any two positions a half or whole
+# domain apart or mirrored about its middle, which periodic or symmetric solutions make coincide.
+SPACE_SLICES = (0.1, 0.35, 0.55, 0.8)
+
+
+def slice_indices(n: int, fixed: str = "t") -> list[int]:
+    """Grid indices of the slices along the ``fixed`` coordinate (of ``n`` grid values)."""
+    fractions = TIME_SLICES if fixed == "t" else SPACE_SLICES
+    return sorted({int(round(q * (n - 1))) for q in fractions})
 
 
 @styled
@@ -65,23 +70,25 @@ def field_figure(g: GridPrediction, title: str, reference: str = "reference",
         err_j = (per_field or {}).get(name, {}).get("rel_l2")
         heat(axes[j, 0], fig, g, p, f"prediction {name}", FIELD_CMAP, lo, hi, name, colorbar=False)
         mesh = heat(axes[j, 1], fig, g, r, f"{reference} {name}", FIELD_CMAP, lo, hi, name, colorbar=False)
-        fig.colorbar(mesh, ax=axes[j, :2], label=name, shrink=0.9)  # one scale for both panels
+        # one scale for both panels, named above it: a label at its side would sit by the next panel's axis label
+        fig.colorbar(mesh, ax=axes[j, :2], shrink=0.9).ax.set_title(name, fontsize=9)
         heat(axes[j, 2], fig, g, e, f"|error| {name} (rel L2 {fmt_err(err_j)})", ERROR_CMAP, 0.0,
              float(e.max()) or 1.0, f"|{name} − {name}_ref|")
-        draw_slices(axes[j, 3], g, j, fixed, along)
+        draw_slices(axes[j, 3], g, j, fixed, along, reference)
     fig.suptitle(title)
     return fig
 
 
-def draw_slices(ax: Axes, g: GridPrediction, j: int, fixed: str, along: str) -> None:
+def draw_slices(ax: Axes, g: GridPrediction, j: int, fixed: str, along: str, reference: str = "reference") -> None:
     pred, ref = g.grid(g.pred[:, j]), g.grid(g.ref[:, j])
     k = g.coords.index(fixed)
     xs = g.axes[along]
-    for n, i in enumerate(slice_indices(len(g.axes[fixed]))):
-        c = f"C{n}"
-        ax.plot(xs, np.take(ref, i, axis=k), color=c, lw=1.6, label=f"{fixed} = {g.axes[fixed][i]:.3g}")
-        ax.plot(xs, np.take(pred, i, axis=k), color="k", lw=0.9, ls="--")
-    ax.plot([], [], color="k", lw=0.9, ls="--", label="prediction")
+    for n, i in enumerate(slice_indices(len(g.axes[fixed]), fixed)):
+        c = f"C{n}"  # a prediction in its reference's colour, so a misfit shows at which slice it is
+        ax.plot(xs, np.take(ref, i, axis=k), color=c, lw=1.6, alpha=0.55, label=f"{fixed} = {g.axes[fixed][i]:.3g}")
+        ax.plot(xs, np.take(pred, i, axis=k), color=c, lw=1.1, ls="--")
+    ax.plot([], [], color="0.3", lw=1.6, alpha=0.55, label=reference)
+    ax.plot([], [], color="0.3", lw=1.1, ls="--", label="prediction")
     ax.set_xlabel(along)
     ax.set_ylabel(g.fields[j])
     ax.set_title(f"{g.fields[j]} at fixed {fixed} (dashed: prediction)")

@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # files only: never needs a display, safe in worker proce
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import ScalarFormatter  # noqa: E402
 
 from ..errors import ConfigError, one_of  # noqa: E402
 from ..runs import atomic_write  # noqa: E402
@@ -49,8 +50,23 @@ def figure(width: float, height: float) -> Figure:
     return plt.figure(figsize=(width, height), layout="constrained")
 
 
+def readable_log_axes(fig: Figure) -> None:
+    """Make every log axis that spans less than a decade linear: matplotlib labels such an axis by its
+    minor ticks only, and their long labels (4.4x10^-1, 4.45x10^-1, ...) run into each other."""
+    for ax in fig.axes:
+        for axis, get_lim, set_scale in ((ax.xaxis, ax.get_xlim, ax.set_xscale), (ax.yaxis, ax.get_ylim, ax.set_yscale)):
+            lo, hi = sorted(get_lim())
+            if axis.get_scale() == "log" and lo > 0 and hi / lo < 10.0:
+                set_scale("linear")
+                ax.relim()
+                ax.autoscale_view()
+                axis.set_major_formatter(ScalarFormatter(useMathText=True))
+                axis.get_major_formatter().set_powerlimits((-2, 3))
+
+
 def save(fig: Figure, path: Path) -> Path:
     """Write the figure atomically (metadata without dates, so redrawing equal data gives equal bytes)."""
+    readable_log_axes(fig)
     buf = io.BytesIO()
     fmt = path.suffix.lstrip(".")
     meta = {"Software": None} if fmt == "png" else {"Creator": None, "Producer": None, "CreationDate": None}

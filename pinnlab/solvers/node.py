@@ -317,6 +317,8 @@ class NodeTask:
             "per_field_extrapolation": e_extra["per_field"],
             "rel_l2_heldout_trajectories": self._errors(held, self.held_true, np.ones_like(train))["rel_l2"],
             **self._field_errors(),
+            "rel_l2_heldout_trajectories_meaning": "rel L2 of trajectories from held-out initial states, over the "
+                                                   "whole time span (training window and extrapolation)",
             "heldout_residual_meaning": "RMS of f_theta(y) - F(y) on states of held-out trajectories (training window)",
             "train_residual_meaning": "RMS of f_theta(y) - F(y) on the training states",
             "derivatives": "n/a", "loss_terms": ["trajectory"],

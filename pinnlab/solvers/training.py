@@ -335,12 +335,13 @@ class Trainer:
         diverged = False
         # the graph of L-BFGS's dtype, without Adam's update
         compiling = self._first_call_compiles("lbfgs", st.lbfgs_iters < s.lbfgs_steps)
+        last: dict = {}  # the latest evaluation: its parameters, loss and terms
 
         def closure():
             nonlocal diverged, compiling
             t0 = time.perf_counter() if compiling else 0.0
             try:
-                total, _ = loss_and_grads(self.task, st.step + st.lbfgs_iters + 1)
+                total, terms = loss_and_grads(self.task, st.step + st.lbfgs_iters + 1)
                 if compiling:
                     st.compile_s += time.perf_counter() - t0
                     compiling = False
@@ -348,6 +349,8 @@ class Trainer:
                 diverged = True  # the line search probed a bad point: report, keep the best state
                 return torch.tensor(float("inf"), dtype=self.s.lbfgs_dtype)
             self._track_best(total.item())
+            last.update(at=self._flat_params(), loss=total.item(),
+                        terms={f"loss_{k}": v.item() for k, v in terms.items()})
             return total
 
         while st.lbfgs_iters < s.lbfgs_steps:
@@ -359,13 +362,17 @@ class Trainer:
             chunk = min(LBFGS_CHUNK, s.lbfgs_steps - st.lbfgs_iters)
             opt.param_groups[0]["max_iter"] = chunk
             opt.param_groups[0]["max_eval"] = chunk * LBFGS_EVALS
-            loss = opt.step(closure)
+            opt.step(closure)
             pstate = opt.state[opt._params[0]]
             done = pstate.get("n_iter", 0) - before
             hit_eval_limit = pstate.get("func_evals", 0) - evals_before >= chunk * LBFGS_EVALS
             st.lbfgs_iters += done
+            # step() returns the loss from before its iterations; the row's loss is the one at the
+            # parameters it ends with: the line search's last evaluation, unless it settled elsewhere
+            if not diverged and not ("at" in last and torch.equal(last["at"], self._flat_params())):
+                closure()
             row = {"step": st.step + st.lbfgs_iters, "phase": "lbfgs", "wall_s": round(self.wall_s, 4),
-                   "loss": float(loss.detach()) if loss is not None else None}
+                   "loss": last.get("loss"), **last.get("terms", {})}
             row.update(self._evaluate())
             st.history.append(row)
             self.on_progress(st, row)
@@ -379,6 +386,9 @@ class Trainer:
         else:
             st.lbfgs_stop = f"reached the iteration limit ({s.lbfgs_steps})"
         self._load_best()
+
+    def _flat_params(self) -> torch.Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self.task.parameters()])
 
     def _lbfgs_reason(self, opt) -> str:
         grads = [p.grad for p in self.task.parameters() if p.grad is not None]
