@@ -106,7 +106,8 @@ _RUN_OPTIONS = [
     click.option("--checkpoint-every", type=int, default=500,
                  help="Write the checkpoint every N steps (what a kill -9 can lose)."),
     click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain."),
-    click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE", help="Solver option (node: method, rtol, atol, trajectories, noise, ...; see README)."),
+    click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE",
+                 help="Solver option (node: method, rtol, atol, trajectories, noise, ...; see README)."),
     click.option("--adjoint", is_flag=True, help="node: gradients by the adjoint method (same as --opt adjoint=true)."),
 ]
 
@@ -308,8 +309,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         click.echo(f"error: {e.format_message()}".replace("\n", " "), err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+    except KeyboardInterrupt as e:
+        click.echo(" ".join(("interrupted", *map(str, e.args))), err=True)
         sys.exit(130)
 
 

@@ -31,8 +31,10 @@ from .layers import layer_names
 from .registry import get_problem
 
 SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
-CSV_COLUMNS = ("problem", "layer", "solver", "seed", "status", "rel_l2", "max_abs_error", "heldout_residual",
-               "final_loss", "steps", "wall_s", "ms_per_step", "run")
+NUMBERS = ("rel_l2", "max_abs_error", "heldout_residual", "final_loss", "steps", "wall_s", "ms_per_step")
+CSV_COLUMNS = ("problem", "layer", "solver", "seed", "status", *NUMBERS, "setting", "run")
+# config keys that do not make runs unlike: the grouping columns themselves, and checkpoint cadence
+NOT_A_SETTING = ("seed", "layer", "solver", "checkpoint_every")
 FINISHED = ("completed", "diverged")
 
 
@@ -247,7 +249,7 @@ def compare(problems: Sequence[str], layers: Sequence[str] | None = None, solver
     out = Path(out) if out is not None else Path("runs") / "compare"
     for note in notes:
         echo(note)
-    out.mkdir(parents=True, exist_ok=True)
+    runs.make_dirs(out, "--out")
     with runs.dir_lock(out, "compare"):  # two compares in one folder would restart each other's runs
         states = {spec: run_state(out / spec.relpath, cfg) for spec, cfg in grid}
         todo = [(spec, cfg) for spec, cfg in grid if states[spec] != "done"]
@@ -363,7 +365,7 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
     for p in paths:
         p = Path(p)
         if not p.is_dir():
-            raise RunError(f"run directory {str(p)!r} does not exist")
+            raise RunError(runs.not_a_folder(p, "run directory"))
         if (p / runs.CONFIG).exists():
             found.append(p)
             continue
@@ -390,10 +392,41 @@ def summary_rows(run_dirs: Sequence[Path], root: Path | None = None) -> list[dic
         row = {"problem": r.get("problem", run.config.get("problem")), "layer": r.get("layer", c.get("layer")),
                "solver": r.get("solver", c.get("solver")), "seed": r.get("seed", c.get("seed")),
                "status": run.status}
-        for k in CSV_COLUMNS[5:-1]:
+        for k in NUMBERS:
             row[k] = r.get(k)
-        row["run"] = rel
+        params = run.config.get("problem_params", r.get("params", {}))  # as run: defaults and --set alike
+        row["setting"], row["run"] = _flat_config(c, params), rel
         rows.append(row)
+    return _name_settings(rows)
+
+
+def _flat_config(config: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A run's options as flat ``key: value`` pairs: config entries (``weights.residual``) and the
+    problem's parameters by name (``nu``; the overrides in config["params"] are already among them)."""
+    flat = {}
+    for k, v in config.items():
+        if k in NOT_A_SETTING or k == "params":
+            continue
+        if isinstance(v, dict):
+            flat.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+        else:
+            flat[k] = v
+    for k, v in (params or {}).items():
+        flat[k if k not in flat else f"parameter {k}"] = v
+    return flat
+
+
+def _name_settings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace each row's flat config by the text of what sets it apart from the other runs of its problem,
+    layer and solver ("" when nothing does), so that only like runs are pooled."""
+    by_combo: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_combo.setdefault((r["problem"], r["layer"], r["solver"]), []).append(r)
+    for same in by_combo.values():
+        keys = sorted({k for r in same for k in r["setting"]})
+        differ = [k for k in keys if len({repr(r["setting"].get(k)) for r in same}) > 1]
+        for r in same:
+            r["setting"] = ", ".join(f"{k}={r['setting'].get(k)}" for k in differ)
     return rows
 
 
@@ -408,7 +441,8 @@ def csv_text(rows: Sequence[dict[str, Any]]) -> str:
 
 def read_summary_csv(path: Path) -> list[dict[str, Any]]:
     with open(path, newline="") as fh:
-        return [{k: runs._num(v) if k in CSV_COLUMNS[5:-1] else v for k, v in r.items()} for r in csv.DictReader(fh)]
+        return [{"setting": "", **{k: runs._num(v) if k in NUMBERS else v for k, v in r.items()}}
+                for r in csv.DictReader(fh)]  # summary.csv files written before the setting column have none
 
 
 @dataclass
@@ -416,6 +450,7 @@ class Group:
     problem: str
     layer: str
     solver: str
+    setting: str
     rows: list[dict[str, Any]]
 
     def stat(self, key: str) -> tuple[float, float, float] | None:
@@ -424,20 +459,22 @@ class Group:
 
     @property
     def status(self) -> str:
-        n = len(self.rows)
+        n, seeds = len(self.rows), len({r["seed"] for r in self.rows})
         bad = {}
         for r in self.rows:
             if r["status"] != "completed":
                 bad[r["status"]] = bad.get(r["status"], 0) + 1
-        return str(n) + ("" if not bad else " (" + ", ".join(f"{v} {k}" for k, v in sorted(bad.items())) + ")")
+        count = str(n) if seeds == n else f"{n} runs of {seeds} seed{'s' if seeds > 1 else ''}"  # repeats
+        return count + ("" if not bad else " (" + ", ".join(f"{v} {k}" for k, v in sorted(bad.items())) + ")")
 
 
 def groups(rows: Sequence[dict[str, Any]]) -> list[Group]:
-    """Rows grouped by problem × layer × solver, in first-seen order of problems, sorted within."""
+    """Rows grouped by problem × layer × solver × setting, in first-seen order of problems, sorted within."""
     out: dict[tuple, Group] = {}
     order = list(dict.fromkeys(r["problem"] for r in rows))
-    for r in sorted(rows, key=lambda r: (order.index(r["problem"]), str(r["layer"]), str(r["solver"]))):
-        key = (r["problem"], r["layer"], r["solver"])
+    for r in sorted(rows, key=lambda r: (order.index(r["problem"]), str(r["layer"]), str(r["solver"]),
+                                         r.get("setting", ""))):
+        key = (r["problem"], r["layer"], r["solver"], r.get("setting", ""))
         out.setdefault(key, Group(*key, rows=[])).rows.append(r)
     return list(out.values())
 
@@ -457,14 +494,17 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         s = g.stat("rel_l2")
         if s is not None:
             best[g.problem] = min(best.get(g.problem, math.inf), s[0])
-    lines = ["| problem | layer | solver | seeds | rel L2 | wall time [s] | ms / Adam step |",
-             "|---|---|---|---|---|---|---|"]
+    settings = any(g.setting for g in gs)  # runs of one layer and solver with other options: a column says which
+    lines = ["| problem | layer | solver |" + (" setting |" if settings else "")
+             + " seeds | rel L2 | wall time [s] | ms / Adam step |",
+             "|---|---|---|" + ("---|" if settings else "") + "---|---|---|---|"]
     for g in gs:
         s, n = g.stat("rel_l2"), len(g.rows)
         err = _cell(s, ".2e", n)
         if s is not None and s[0] == best.get(g.problem):
             err = f"**{err}**"
-        lines.append(f"| {g.problem} | {g.layer} | {g.solver} | {g.status} | {err} | "
+        lines.append(f"| {g.problem} | {g.layer} | {g.solver} |" + (f" {g.setting or '–'} |" if settings else "")
+                     + f" {g.status} | {err} | "
                      f"{_cell(g.stat('wall_s'), '.1f', n)} | {_cell(g.stat('ms_per_step'), '.2f', n)} |")
     return "\n".join(lines) + "\n"
 

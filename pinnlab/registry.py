@@ -50,7 +50,8 @@ def get_problem(name_or_path: str | Path) -> Problem:
 def load_problem_file(path: Path) -> Problem:
     """Import a user's problem file and return the single Problem it defines."""
     if not path.is_file():
-        raise ProblemError(f"problem file {str(path)!r} does not exist")
+        raise ProblemError(f"problem file {str(path)!r} " + ("is a folder, not a .py file" if path.is_dir()
+                                                           else "does not exist"))
     if path.suffix != ".py":
         raise ProblemError(f"problem file {str(path)!r} is not a .py file")
     name = f"pinnlab_user_problem_{abs(hash(str(path.resolve())))}"

@@ -7,12 +7,14 @@ completed, interrupted (exit 130 in the CLI) or diverged (exit 1).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import io
 import platform
 import shutil
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +92,7 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
     _ = problem.requests
     problem.evaluation()
     run_dir = runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}", runs_root)
-    with runs.dir_lock(run_dir):
+    with runs.dir_lock(run_dir), _sigterm_interrupts():
         try:
             # the parameters as run, so that a resume rebuilds the same equation however they were set
             runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": problem_source,
@@ -101,6 +103,32 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
             if not (run_dir / runs.CHECKPOINT).exists():  # bad input found at the first step: leave nothing behind
                 shutil.rmtree(run_dir, ignore_errors=True)
             raise
+        except KeyboardInterrupt:
+            # training checkpoints itself when stopped; before it starts there is nothing to keep, and a
+            # directory without a checkpoint could be neither resumed nor reused as --out
+            if (run_dir / runs.CHECKPOINT).exists():
+                raise
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise KeyboardInterrupt(f"before training started; nothing had been computed, so {str(run_dir)!r} "
+                                    "was removed") from None
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """``kill`` (SIGTERM) interrupts like Ctrl-C while this runs (the trainer installs its own handlers
+    while it trains), so that a run stopped while it is set up is cleaned up the same way."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | None = None,

@@ -78,11 +78,17 @@ def write_history(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 def read_history(path: Path) -> list[dict[str, float | str]]:
     if not Path(path).exists():
         return []
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
     out = []
-    for r in rows:
-        out.append({k: (_num(v) if k != "phase" else v) for k, v in r.items()})
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        for values in reader:
+            if not values:
+                continue
+            if len(values) != len(header):  # written atomically, so only a later edit makes this
+                raise RunError(f"{path} line {reader.line_num} is damaged: {len(values)} fields where the header "
+                               f"has {len(header)}")
+            out.append({k: (_num(v) if k != "phase" else v) for k, v in zip(header, values)})
     return out
 
 
@@ -110,20 +116,34 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise RunError(f"{path} cannot be read ({type(e).__name__}: {e})") from None
 
 
+def make_dirs(path: Path, what: str) -> None:
+    """``mkdir -p path``, with a one-line RunError naming ``what`` when the path cannot be a folder."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RunError(f"{what} {str(path)!r}: {'it is' if path.is_file() else 'a part of the path is'} a file, "
+                       "not a folder") from None
+    except OSError as e:
+        raise RunError(f"{what} {str(path)!r} cannot be created ({e.strerror}); give a path in a writable "
+                       "folder") from None
+
+
 def new_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
     """Create a fresh run directory; ``out`` must not exist. Safe against concurrent runs."""
     if out is not None:
         out = Path(out)
         if out.exists():
             raise RunError(f"--out {str(out)!r} already exists; pinnlab never overwrites a run (choose a new path)")
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(out.parent, "the folder of --out")
         try:
             out.mkdir()
         except FileExistsError:
             raise RunError(f"--out {str(out)!r} already exists; pinnlab never overwrites a run") from None
+        except OSError as e:
+            raise RunError(f"--out {str(out)!r} cannot be created ({e.strerror})") from None
         return out
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    make_dirs(root, "the runs folder")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     while True:  # mkdir is atomic: two processes never get the same folder
         d = root / f"{name}-{stamp}-{secrets.token_hex(3)}"
@@ -172,11 +192,16 @@ class Run:
         return (self.report or {}).get("status", "running")
 
 
+def not_a_folder(path: Path, what: str) -> str:
+    """Why ``path`` cannot be the ``what`` folder asked for: it is missing, or it is a file."""
+    return f"{what} {str(path)!r} " + ("is a file, not a folder" if path.exists() else "does not exist")
+
+
 def load_run(path: str | Path) -> Run:
     """Read a run directory (config.json, report.json, history.csv)."""
     path = Path(path)
     if not path.is_dir():
-        raise RunError(f"run directory {str(path)!r} does not exist")
+        raise RunError(not_a_folder(path, "run directory"))
     if not (path / CONFIG).exists():
         raise RunError(f"{str(path)!r} is not a pinnlab run (no {CONFIG})")
     config = read_json(path / CONFIG)

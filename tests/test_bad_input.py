@@ -95,6 +95,13 @@ CASES = [
     ("problem file calls sys.exit", ["solve", "{file:exits}"], "SystemExit"),
     ("problem file is not .py", ["solve", "{tmp}/problem.txt"], ".py"),
     ("--out is a file", ["solve", "poisson1d", "--out", "{tmp}/afile"] + TINY, "exists"),
+    ("--out inside a file", ["solve", "poisson1d", "--out", "{tmp}/afile/run"] + TINY, "is a file, not a folder"),
+    ("compare --out is a file", ["compare", "poisson1d", "--seeds", "1", "--out", "{tmp}/afile"],
+     "is a file, not a folder"),
+    ("report of a file", ["report", "{tmp}/afile"], "afile' is a file, not a folder"),
+    ("problem file is a folder", ["solve", "{tmp}/afolder.py"], "is a folder, not a .py file"),
+    ("report of a run with a damaged history", ["report", "{tmp}/tornhistory"], "history.csv line"),
+    ("plot of a run with damaged predictions", ["plot", "{tmp}/tornnpz"], "predictions.npz cannot be read"),
     ("network too large for memory", ["solve", "poisson1d", "--width", "100000000"] + TINY, "not enough memory"),
     ("zero eval-every", ["solve", "poisson1d", "--eval-every", "0"], "eval-every"),
     ("negative resample-every", ["solve", "poisson1d", "--resample-every", "-1"], "resample-every"),
@@ -167,6 +174,7 @@ def broken(tmp_path_factory):
         files[name].write_text(PROBLEM_HEADER + textwrap.dedent(body))
     (tmp / "problem.txt").write_text(VALID_PROBLEM)
     (tmp / "afile").write_text("not a folder")
+    (tmp / "afolder.py").mkdir()
     (tmp / "notarun").mkdir()
     (tmp / "exists").mkdir()
     old = tmp / "oldrun"
@@ -189,6 +197,11 @@ def broken(tmp_path_factory):
     shutil.copytree(half, tmp / "tornrun")
     (tmp / "tornrun" / "config.json").write_text('{"problem": "poiss')
     shutil.copytree(half, tmp / "busyrun")
+    shutil.copytree(done, tmp / "tornhistory")
+    with open(tmp / "tornhistory" / "history.csv", "a") as fh:
+        fh.write("5,adam\n")  # a row shorter than the header
+    shutil.copytree(done, tmp / "tornnpz")
+    (tmp / "tornnpz" / "predictions.npz").write_bytes((done / "predictions.npz").read_bytes()[:300])
     (tmp / "busycompare").mkdir()
     # flock locks belong to an open file, so the in-process CLI meets these as another process would
     with runs.dir_lock(tmp / "busyrun"), runs.dir_lock(tmp / "busycompare", "compare"):

@@ -16,6 +16,7 @@ import pytest
 from pinnlab.compare import compare, markdown_table, summary_rows
 from pinnlab.config import SolveConfig
 from pinnlab.errors import ConfigError, RunError
+from pinnlab.runner import solve
 
 PROBLEMS, LAYERS, SEEDS = ["poisson1d", "heat1d"], ["tanh", "sine"], 2
 TINY = SolveConfig(width=8, depth=2, steps=15, lbfgs_steps=3, points=48, boundary_points=8, eval_every=5)
@@ -170,3 +171,20 @@ def test_cli_compare_with_two_jobs(tmp_path, run_cli):
     before = snapshot(out)
     rc, stdout, _ = run_cli(args)
     assert rc == 0 and "2 already done" in stdout and snapshot(out) == before
+
+
+def test_report_pools_only_like_runs_and_names_what_differs(tmp_path):
+    """Runs of one layer and solver but other options (steps, a parameter) are rows of their own, with a
+    setting column; the same options and seed twice is a repeat, not a second seed."""
+    tiny = dict(lbfgs_steps=0, points=16, boundary_points=1, width=4, depth=1)
+    made = {}
+    for name, extra in {"a": dict(steps=5), "b": dict(steps=5), "c": dict(steps=5, seed=1), "d": dict(steps=8),
+                        "e": dict(steps=5, params={"k": 3.0})}.items():
+        made[name] = solve("decay", SolveConfig(**tiny, **extra), out=tmp_path / name).run_dir
+    rows = summary_rows([made[k] for k in "abcde"])
+    assert [r["setting"] for r in rows] == ["k=1.0, steps=5"] * 3 + ["k=1.0, steps=8", "k=3.0, steps=5"]
+    table = markdown_table(rows).splitlines()
+    assert "| setting |" in table[0] and len(table) == 5
+    assert "| k=1.0, steps=5 | 3 runs of 2 seeds |" in table[2]
+    # runs that differ only in their seed have no setting column
+    assert "setting" not in markdown_table(summary_rows([made["a"], made["c"]]))

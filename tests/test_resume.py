@@ -203,3 +203,25 @@ def _tensors(obj):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_a_signal_while_the_run_is_set_up_leaves_no_dead_run_directory(sig, tmp_path, monkeypatch):
+    """Between the run directory's creation and the first step there is no checkpoint: a run stopped
+    there could be neither resumed nor its --out reused, so it is removed (nothing was computed)."""
+    import pinnlab.runner as runner
+
+    make_task, before = runner._make_task, signal.getsignal(signal.SIGTERM)
+
+    def interrupted_set_up(problem, config):
+        os.kill(os.getpid(), sig)
+        time.sleep(1.0)  # the handler runs here
+        raise AssertionError("the signal did not interrupt the set-up")
+
+    monkeypatch.setattr(runner, "_make_task", interrupted_set_up)
+    cfg = pl.SolveConfig(steps=5, lbfgs_steps=0, points=16, boundary_points=2)
+    with pytest.raises(KeyboardInterrupt, match="before training started"):
+        pl.solve("poisson1d", cfg, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists() and signal.getsignal(signal.SIGTERM) == before
+    monkeypatch.setattr(runner, "_make_task", make_task)
+    assert pl.solve("poisson1d", cfg, out=tmp_path / "run").report["status"] == "completed"

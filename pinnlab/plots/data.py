@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import RunError
 from ..runs import PREDICTIONS
 
 
@@ -43,10 +45,13 @@ def load_predictions(run_dir: Path, kind: str) -> dict[str, np.ndarray] | None:
     path = Path(run_dir) / PREDICTIONS
     if not path.exists():
         return None
-    with np.load(path, allow_pickle=False) as d:
-        if "kind" not in d or str(d["kind"]) != kind:
-            return None
-        return {k: np.asarray(d[k]) for k in d.files}
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            if "kind" not in d or str(d["kind"]) != kind:
+                return None
+            return {k: np.asarray(d[k]) for k in d.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise RunError(f"{path} cannot be read ({type(e).__name__}: {e})") from None
 
 
 def load_grid(run_dir: Path) -> GridPrediction | None:
@@ -54,6 +59,9 @@ def load_grid(run_dir: Path) -> GridPrediction | None:
     d = load_predictions(run_dir, "grid")
     if d is None:
         return None
-    coords = [str(c) for c in d["coords"]]
-    return GridPrediction(coords=coords, fields=[str(f) for f in d["fields"]], pred=d["pred"], ref=d["ref"],
-                          shape=tuple(int(s) for s in d["shape"]), axes={c: d[f"axis_{c}"] for c in coords})
+    try:
+        coords = [str(c) for c in d["coords"]]
+        return GridPrediction(coords=coords, fields=[str(f) for f in d["fields"]], pred=d["pred"], ref=d["ref"],
+                              shape=tuple(int(s) for s in d["shape"]), axes={c: d[f"axis_{c}"] for c in coords})
+    except KeyError as e:
+        raise RunError(f"{Path(run_dir) / PREDICTIONS} lacks the array {e.args[0]!r}") from None

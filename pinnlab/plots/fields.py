@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from .data import GridPrediction
 from .style import ERROR_CMAP, FIELD_CMAP, figure, fmt_err, styled
 
+
 def orientation(coords: list[str]) -> tuple[str, str]:
     """(horizontal, vertical) coordinate of a heat map: time runs left to right, else x then y."""
     if "t" in coords:
