@@ -264,6 +264,11 @@ def compare_cmd(problems, layers, solvers, seeds, jobs, out, fmt, no_plot, quiet
         click.echo((Path(comp.out) / "summary.md").read_text().split("\n\n", 2)[-1], nl=False)
     click.echo(f"{len(comp.runs)} runs ({c['new']} new, {c['resume']} resumed, {c['restart']} restarted, "
                f"{c['done']} already done); summaries and figures in {comp.out}")
+    failed = [r["run"] for r in comp.rows if r["status"] != "completed"]
+    if failed:  # as `pinnlab solve` exits 1 for a run that diverged
+        click.echo(f"{len(failed)} of {len(comp.rows)} runs did not complete ({', '.join(failed[:3])}"
+                   f"{', ...' if len(failed) > 3 else ''}); their report.json says why", err=True)
+        sys.exit(1)
 
 
 @cli.command(name="report")

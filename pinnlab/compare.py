@@ -26,7 +26,7 @@ from typing import Any
 
 from . import runner, runs
 from .config import SOLVERS, SolveConfig
-from .errors import ConfigError, RunError, one_of
+from .errors import ConfigError, PinnlabError, RunError, one_of
 from .layers import layer_names
 from .registry import get_problem
 
@@ -35,6 +35,7 @@ NUMBERS = ("rel_l2", "max_abs_error", "heldout_residual", "final_loss", "steps",
 CSV_COLUMNS = ("problem", "layer", "solver", "seed", "status", *NUMBERS, "setting", "run")
 # config keys that do not make runs unlike: the grouping columns themselves, and checkpoint cadence
 NOT_A_SETTING = ("seed", "layer", "solver", "checkpoint_every")
+MAX_SEEDS = 10_000  # the grid is listed before it runs: a bound keeps a mistyped count from filling memory
 FINISHED = ("completed", "diverged")
 
 
@@ -47,6 +48,7 @@ class RunSpec:
     layer: str
     solver: str
     seed: int
+    params: tuple = ()  # the problem's parameters as run, (name, value) pairs
 
     @property
     def relpath(self) -> Path:
@@ -90,8 +92,9 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
     """The grid's runs with their resolved configs, and notes on combinations that were left out."""
     if not problems:
         raise ConfigError("compare needs at least one PROBLEM (see `pinnlab list`)")
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ConfigError(f"--seeds must be a positive integer (the number of seeds 0..N-1), got {seeds!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
+        raise ConfigError(f"--seeds must be an integer from 1 to {MAX_SEEDS} (the number of seeds 0..N-1), "
+                          f"got {seeds!r}")
     known = layer_names()
     for layer in layers or ():
         if layer not in known:
@@ -99,18 +102,24 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
     for solver in solvers:
         if solver not in SOLVERS:
             raise ConfigError(one_of("solver in --solvers", solver, SOLVERS))
-    grid, notes = [], []
+    grid, notes, sources = [], [], {}
     for source in dict.fromkeys(problems):
         problem = get_problem(source)
+        source = runner._source(source)
+        if sources.setdefault(problem.name, source) != source:  # runs are filed under the problem's name
+            raise ConfigError(f"{sources[problem.name]!r} and {source!r} are both problems named {problem.name!r}; "
+                              f"compare them into separate --out folders")
         for layer in layers or [None]:
             for solver in solvers:
                 if solver == "node" and problem.kind != "ODE":
                     notes.append(f"skipped {problem.name} × node: the node solver needs an ODE problem")
                     continue
+                # each cell is checked as `pinnlab solve` would check it, before any folder is made
+                as_run, cfg = runner.prepare(problem, replace(base, layer=layer, solver=solver, seed=0))
+                params = tuple(sorted(as_run.params.items()))
                 for seed in range(seeds):
-                    cfg = replace(base, layer=layer, solver=solver, seed=seed).resolved(problem.recipe)
-                    spec = RunSpec(runner._source(source), problem.name, cfg.layer, solver, seed)
-                    grid.append((spec, cfg))
+                    grid.append((RunSpec(source, problem.name, cfg.layer, solver, seed, params),
+                                 replace(cfg, seed=seed)))
     if not grid:
         raise ConfigError("the grid is empty: " + "; ".join(notes))
     return grid, notes
@@ -120,13 +129,22 @@ def _json_roundtrip(d: dict) -> dict:
     return json.loads(json.dumps(d, default=runs._jsonable))
 
 
-def run_state(path: Path, config: SolveConfig) -> str:
-    """``new``, ``done`` (completed or diverged), ``resume`` (has a checkpoint) or ``restart`` (nothing saved)."""
+def run_state(path: Path, config: SolveConfig, spec: RunSpec | None = None) -> str:
+    """``new``, ``done`` (completed or diverged), ``resume`` (has a checkpoint) or ``restart`` (nothing saved).
+    A run there of another problem (``spec``'s source and parameters) or with other options is an error."""
     if not path.exists():
         return "new"
     if not (path / runs.CONFIG).exists():
         return "restart"
     run = runs.load_run(path)
+    if spec is not None:
+        source = run.config.get("problem_source")
+        if source != spec.problem:
+            raise RunError(f"{str(path)!r} holds a run of {source!r}, not of {spec.problem!r}; use another --out")
+        params = run.config.get("problem_params")
+        if params is not None and _json_roundtrip(params) != _json_roundtrip(dict(spec.params)):
+            raise RunError(f"{str(path)!r} holds a run of {spec.name!r} with other parameters ({params}); "
+                           f"use another --out or the same parameters")
     stored = run.config.get("config", {})
     wanted = _json_roundtrip(config.to_dict())
     if stored != wanted:
@@ -166,7 +184,7 @@ def _execute(spec: RunSpec, config: SolveConfig, path: Path, state: str, plot: b
     except runner.RunInterrupted:
         return "interrupted", "interrupted (checkpoint saved)"
     except runner.RunFailed as e:
-        status, message = "diverged", str(e)
+        status, message = e.result.report["status"], str(e)
     if plot:
         from .plots import plot_run
         plot_run(path)
@@ -249,9 +267,20 @@ def compare(problems: Sequence[str], layers: Sequence[str] | None = None, solver
     out = Path(out) if out is not None else Path("runs") / "compare"
     for note in notes:
         echo(note)
+    made = not out.exists()
     runs.make_dirs(out, "--out")
+    try:
+        return _compare_in(out, grid, jobs, progress, plot, fmt)
+    except PinnlabError:
+        if made and not any(out.rglob(runs.CONFIG)):  # bad input found at a first step: leave nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _compare_in(out: Path, grid: list[tuple[RunSpec, SolveConfig]], jobs: int, progress: bool, plot: bool,
+                fmt: str) -> Comparison:
     with runs.dir_lock(out, "compare"):  # two compares in one folder would restart each other's runs
-        states = {spec: run_state(out / spec.relpath, cfg) for spec, cfg in grid}
+        states = {spec: run_state(out / spec.relpath, cfg, spec) for spec, cfg in grid}
         todo = [(spec, cfg) for spec, cfg in grid if states[spec] != "done"]
         counts = {k: sum(1 for s in states.values() if s == k) for k in ("new", "resume", "restart", "done")}
         if todo:
@@ -454,7 +483,10 @@ class Group:
     rows: list[dict[str, Any]]
 
     def stat(self, key: str) -> tuple[float, float, float] | None:
-        vals = [r[key] for r in self.rows if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
+        """Median, min and max of ``key`` over the completed runs (a diverged or unfinished run's figures
+        are those of a state it was not trained to: the status column counts those runs instead)."""
+        vals = [r[key] for r in self.rows if r.get("status") == "completed" and isinstance(r.get(key), (int, float))
+                and math.isfinite(r[key])]
         return (statistics.median(vals), min(vals), max(vals)) if vals else None
 
     @property

@@ -16,6 +16,7 @@ from .geometry import SAMPLERS
 
 SOLVERS = ("pinn", "node")
 DEVICES = ("cpu", "cuda")
+MAX_THREADS = 1024  # far beyond any machine's cores; the bound only stops absurd values
 DTYPES = ("float32", "float64")
 COMPILE = ("auto", "on", "off")
 
@@ -78,6 +79,8 @@ class SolveConfig:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ConfigError(f"{name.replace('_', '-')} must be a non-negative integer, got {v!r}")
+        if self.threads > MAX_THREADS:  # a thread each: 100000 exhausts the process's address space mid-run
+            raise ConfigError(f"threads must be at most {MAX_THREADS}, got {self.threads}")
         if self.seed >= 2**63:  # torch.manual_seed takes a signed 64-bit integer
             raise ConfigError(f"seed must be below 2**63, got {self.seed}")
         for name in ("layer_options", "weights", "params", "options"):

@@ -25,13 +25,15 @@ import torch
 from . import runs
 from .config import SolveConfig
 from .errors import ConfigError, PinnlabError, RunError
+from .layers import check_options, layer_kind
 from .problem import Problem
 from .registry import builtin_problems, get_problem
 from .solvers.training import Diverged, Interrupted, Schedule, Trainer, TrainState
 
 
 class RunFailed(Exception):
-    """The run ended without completing (diverged); ``result`` holds its report."""
+    """The run ended without completing: it diverged, or the problem failed to evaluate after training
+    had started (status ``failed``); ``result`` holds its report."""
 
     def __init__(self, message: str, result: Result):
         super().__init__(message)
@@ -76,21 +78,17 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
 
     ``problem`` is a Problem or a registered name / path of a ``.py`` file. Bad input raises
     :class:`~pinnlab.errors.PinnlabError` before the run directory is created (or, found at the
-    first step, with the directory removed again); a run that diverges raises :class:`RunFailed`,
-    one interrupted :class:`RunInterrupted`, each with the run's report.
+    first step, with the directory removed again); a run that diverges, or whose problem fails to
+    evaluate later on, raises :class:`RunFailed`, one interrupted :class:`RunInterrupted`, each with
+    the run's report.
     """
     if isinstance(problem, str):
         problem_source = problem_source or _source(problem)
         problem = get_problem(problem)
     elif problem_source is None:
         problem_source = _builtin_source(problem)
-    config = config or SolveConfig()
-    config = config.resolved(_solver_recipe(problem, config.validate().solver))
-    problem = problem.with_params(**config.params)
-    _check_solver(problem, config)
-    # a residual or solution that raises fails here, before anything is written (evaluation() is cached)
-    _ = problem.requests
-    problem.evaluation()
+    problem, config = prepare(problem, config or SolveConfig())
+    problem.evaluation()  # a solution that raises fails here, before anything is written (it is cached)
     run_dir = runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}", runs_root)
     with runs.dir_lock(run_dir), _sigterm_interrupts():
         try:
@@ -144,6 +142,9 @@ def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | N
         run = runs.load_run(run_dir)  # read again under the lock: another process may just have finished it
         if run.status == "completed":
             raise RunError(f"run {str(run_dir)!r} has already completed; nothing to resume")
+        if run.status == "diverged":  # its checkpoint is the last good state: resuming repeats the same step
+            raise RunError(f"run {str(run_dir)!r} diverged ({run.report.get('message', '')}); resuming would "
+                           f"repeat the same step: start a new run with other options (e.g. a lower --lr)")
         try:
             config = SolveConfig.from_dict(run.config["config"]).validate()
             problem = _problem_of(run_dir, run.config, problem).with_params(
@@ -180,7 +181,22 @@ def _problem_of(run_dir: Path, saved: dict, given: Problem | None) -> Problem:
     if saved["problem_source"] is None:
         raise RunError(f"run {str(run_dir)!r} was started from a Problem defined in Python; resume it there with "
                        f"pinnlab.resume({str(run_dir)!r}, problem=...)")
-    return get_problem(saved["problem_source"])
+    problem = get_problem(saved["problem_source"])
+    if problem.name != saved["problem"]:  # a problem file edited since: the run would contradict itself
+        raise RunError(f"run {str(run_dir)!r} is a run of problem {saved['problem']!r}, but "
+                       f"{saved['problem_source']!r} now defines {problem.name!r}")
+    return problem
+
+
+def prepare(problem: Problem, config: SolveConfig) -> tuple[Problem, SolveConfig]:
+    """``problem`` with the run's parameters and ``config`` completed from its solver's recipe, both
+    checked: every mistake that needs no training to find fails here, before anything is written."""
+    config = config.resolved(_solver_recipe(problem, config.validate().solver))
+    problem = problem.with_params(**config.params)
+    check_options(layer_kind(config.layer), config.layer_options)
+    _check_solver(problem, config)
+    _ = problem.requests  # the residual's dry run (cached)
+    return problem, config
 
 
 def _solver_recipe(problem: Problem, solver: str):
@@ -232,15 +248,27 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
         status, message = "diverged", str(e)
         trainer._load_best()
         on_checkpoint(trainer.checkpoint())
-    report = _report(problem, config, task, trainer, status, message)
+    except PinnlabError as e:
+        if not (run_dir / runs.CHECKPOINT).exists():
+            raise  # found at the first step: bad input (solve removes the directory)
+        # e.g. a residual that raises on later points: a failed run; its last checkpoint is kept (the
+        # state at the failure may sit mid line search), and a fixed problem file can resume from it
+        status = "failed"
+        message = f"{e} (at step {trainer.state.step + trainer.state.lbfgs_iters + 1})"
+    try:
+        report = _report(problem, config, task, trainer, status, message)
+    except PinnlabError:
+        if status != "failed":
+            raise
+        report = _report(problem, config, task, trainer, status, message, measured=False)  # it fails again
     runs.write_json(run_dir / runs.REPORT, report)
     if status == "completed":
         _save_predictions(run_dir, task)
     result = Result(run_dir, report, task.net, problem, trainer.state.history)
     if status == "interrupted":
         raise RunInterrupted(message, result)
-    if status == "diverged":
-        raise RunFailed(f"run diverged: {message}", result)
+    if status in ("diverged", "failed"):
+        raise RunFailed(f"run {'stopped' if status == 'failed' else status}: {message}", result)
     return result
 
 
@@ -251,17 +279,18 @@ def _make_task(problem: Problem, config: SolveConfig):
     return module.make_task(problem, config)
 
 
-def _report(problem, config, task, trainer, status, message) -> dict[str, Any]:
+def _report(problem, config, task, trainer, status, message, measured: bool = True) -> dict[str, Any]:
+    """report.json; ``measured=False`` leaves out the errors and losses (a problem that fails to evaluate)."""
     st = trainer.state
-    final = task.final_report()
-    final_terms = {k: float(v.detach()) for k, v in task.loss_terms().items()}
+    final = task.final_report() if measured else {"rel_l2": None, "max_abs_error": None, "heldout_residual": None}
+    final_terms = {k: float(v.detach()) for k, v in task.loss_terms().items()} if measured else {}
     return {
         "problem": problem.name, "solver": config.solver, "layer": config.layer, "seed": config.seed,
         "device": config.device, "dtype": config.dtype, "status": status, "message": message,
         "steps": st.step + st.lbfgs_iters, "adam_steps": st.step, "lbfgs_iterations": st.lbfgs_iters,
         "wall_s": round(st.wall_s, 3), "ms_per_step": round(1e3 * st.adam_s / max(st.step - st.compile_steps, 1), 4),
         "compile_s": round(st.compile_s, 3),
-        **final, "final_loss": sum(final_terms.values()), "final_loss_terms": final_terms,
+        **final, "final_loss": sum(final_terms.values()) if measured else None, "final_loss_terms": final_terms,
         "best_loss": st.best_loss if np.isfinite(st.best_loss) else None,
         "adam_stop_reason": st.adam_stop or ("not reached" if st.step < config.steps else "step budget"),
         "lbfgs_stop_reason": st.lbfgs_stop or ("not run" if config.lbfgs_steps == 0 else "not reached"),

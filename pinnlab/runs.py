@@ -24,7 +24,7 @@ from .errors import RunError
 
 CONFIG, REPORT, HISTORY, CHECKPOINT, PREDICTIONS = (
     "config.json", "report.json", "history.csv", "checkpoint.pt", "predictions.npz")
-STATUSES = ("running", "completed", "interrupted", "diverged")
+STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
 LOCK = ".lock"
 
 

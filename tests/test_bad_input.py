@@ -48,6 +48,7 @@ CASES = [
     ("negative lr", ["solve", "poisson1d", "--lr", "-0.1"], "lr"),
     ("nan lr", ["solve", "poisson1d", "--lr", "nan"], "lr"),
     ("zero threads", ["solve", "poisson1d", "--threads", "0"], "threads"),
+    ("absurd thread count", ["solve", "poisson1d", "--threads", "100000"], "threads must be at most 1024"),
     ("unknown --set parameter", ["solve", "burgers", "--set", "mu=0.1"], "'mu'"),
     ("non-numeric --set value", ["solve", "burgers", "--set", "nu=fast"], "nu"),
     ("--set code is not evaluated", ["solve", "burgers", "--set", "nu=__import__('os').getcwd()"], "nu"),
@@ -80,6 +81,17 @@ CASES = [
     ("plot of a missing dir", ["plot", "{tmp}/nowhere"], "nowhere"),
     ("compare with an unknown layer", ["compare", "poisson1d", "--layers", "tanh,nope"], "'nope'"),
     ("compare with zero seeds", ["compare", "poisson1d", "--seeds", "0"], "seeds"),
+    ("compare with an absurd seed count", ["compare", "poisson1d", "--seeds", "99999999999"], "from 1 to 10000"),
+    # options only a run checks: refused before compare makes its folder (the test checks runs/ stays empty)
+    ("compare with an unknown loss weight", ["compare", "poisson1d", "--seeds", "1", "--weight", "foo=1"],
+     "unknown loss weight 'foo'"),
+    ("compare with an option the layer lacks", ["compare", "poisson1d", "--seeds", "1", "--layer-opt", "omega0=3"],
+     "unknown option 'omega0' for layer 'tanh'"),
+    ("compare of two problems with one name", ["compare", "{file:samename}", "{file:samename2}",
+                                               "--seeds", "1"], "both problems named 'tiny-decay'"),
+    ("--weight on the node solver", ["solve", "decay", "--solver", "node", "--weight", "residual=2"],
+     "one loss term"),
+    ("resume a diverged run", ["solve", "--resume", "{tmp}/divergedrun"], "repeat the same step"),
     ("exact solution of the wrong shape", ["solve", "{file:exactshape}"] + TINY, "exact() gave (2,) values"),
     ("exact solution raises", ["solve", "{file:exactraise}"] + TINY, "exact() raised ZeroDivisionError"),
     ("evaluation grid of one point", ["solve", "{file:grid1}"] + TINY, "grid size for 't'"),
@@ -150,6 +162,8 @@ BROKEN_FILES = {
     "infbox": VALID_PROBLEM.replace("domain=Box(t=(0.0, 1.0))", "domain=Box(t=(0.0, math.inf))"),
     "dupfields": VALID_PROBLEM.replace('fields=("u",)', 'fields=("u", "u")'),
     "exits": "import sys\nsys.exit(3)\n",
+    "samename": VALID_PROBLEM.split("\n", 5)[-1],
+    "samename2": VALID_PROBLEM.split("\n", 5)[-1].replace('"k": 1.0', '"k": 2.0'),
     "nancond": VALID_PROBLEM.replace("Initial(u=1.0)", "Initial(u=float('nan'))"),
     "nandata": VALID_PROBLEM.replace("Initial(u=1.0)", "PointData(np.linspace(0, 1, 50)[:, None], u=np.full(50, np.inf))"),
 }
@@ -200,6 +214,10 @@ def broken(tmp_path_factory):
     shutil.copytree(done, tmp / "tornhistory")
     with open(tmp / "tornhistory" / "history.csv", "a") as fh:
         fh.write("5,adam\n")  # a row shorter than the header
+    shutil.copytree(done, tmp / "divergedrun")
+    rep = json.loads((done / "report.json").read_text())
+    rep.update(status="diverged", message="non-finite loss term(s): residual at step 2")
+    (tmp / "divergedrun" / "report.json").write_text(json.dumps(rep))
     shutil.copytree(done, tmp / "tornnpz")
     (tmp / "tornnpz" / "predictions.npz").write_bytes((done / "predictions.npz").read_bytes()[:300])
     (tmp / "busycompare").mkdir()

@@ -12,6 +12,7 @@ import statistics
 from pathlib import Path
 
 import pytest
+from conftest import VALID_PROBLEM
 
 from pinnlab.compare import compare, markdown_table, summary_rows
 from pinnlab.config import SolveConfig
@@ -188,3 +189,25 @@ def test_report_pools_only_like_runs_and_names_what_differs(tmp_path):
     assert "| k=1.0, steps=5 | 3 runs of 2 seeds |" in table[2]
     # runs that differ only in their seed have no setting column
     assert "setting" not in markdown_table(summary_rows([made["a"], made["c"]]))
+
+
+def test_a_compare_folder_keeps_its_problems_apart_from_others_of_the_same_name(tmp_path, write_problem):
+    """A problem file named like a built-in is another problem: its finished run in a compare folder is not
+    taken for the built-in's (before, the built-in was "already done" with the file's numbers)."""
+    tiny = SolveConfig(width=4, depth=1, steps=3, lbfgs_steps=0, points=16, boundary_points=1)
+    impostor = write_problem(VALID_PROBLEM.split("\n", 5)[-1].replace('"tiny-decay"', '"decay"')
+                             .replace('"k": 1.0', '"k": 3.0'), name="impostor.py")
+    compare([str(impostor)], ["tanh"], seeds=1, config=tiny, out=tmp_path / "c", progress=False, plot=False)
+    with pytest.raises(RunError, match="holds a run of .*impostor.py.*, not of 'decay'"):
+        compare(["decay"], ["tanh"], seeds=1, config=tiny, out=tmp_path / "c", progress=False, plot=False)
+
+
+def test_compare_exits_1_when_runs_diverge_and_leaves_them_out_of_the_medians(tmp_path, run_cli):
+    out = tmp_path / "d"
+    rc, stdout, err = run_cli(["compare", "decay", "--layers", "tanh", "--seeds", "2", "--out", str(out), "--lr",
+                               "1e30", "--steps", "5", "--lbfgs-steps", "0", "--points", "16", "--width", "4",
+                               "--depth", "1", "--no-plot", "--quiet"])
+    assert rc == 1 and "2 of 2 runs did not complete" in err, err
+    rows = summary_rows([out / "decay" / "tanh-pinn-s0", out / "decay" / "tanh-pinn-s1"])
+    assert {r["status"] for r in rows} == {"diverged"} and all(r["rel_l2"] is not None for r in rows)
+    assert "| 2 (2 diverged) | – |" in markdown_table(rows)  # no median of untrained states

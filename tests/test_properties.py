@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import pinnlab as pl
 from pinnlab.cli import _numbers, _pairs
+from pinnlab.config import MAX_THREADS
 from pinnlab.layers import check_options, layer_kind
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -142,7 +143,8 @@ SIZES = ("width", "depth", "steps", "points", "boundary_points", "threads", "eva
                                          st.text(max_size=3)))
 def test_solve_config_sizes_are_positive_integers_or_a_config_error(name, value):
     cfg = pl.SolveConfig(**{name: value})
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= (
+            MAX_THREADS if name == "threads" else math.inf):
         assert cfg.validate() is cfg
     else:
         with pytest.raises(pl.ConfigError, match=name.replace("_", "-")):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 import torch
-from conftest import console_script
+from conftest import VALID_PROBLEM, console_script
 
 import pinnlab as pl
 
@@ -225,3 +225,33 @@ def test_a_signal_while_the_run_is_set_up_leaves_no_dead_run_directory(sig, tmp_
     assert not (tmp_path / "run").exists() and signal.getsignal(signal.SIGTERM) == before
     monkeypatch.setattr(runner, "_make_task", make_task)
     assert pl.solve("poisson1d", cfg, out=tmp_path / "run").report["status"] == "completed"
+
+
+def test_a_problem_that_fails_after_training_started_is_a_failed_run_that_resumes_once_fixed(
+        tmp_path, write_problem, run_cli):
+    """Exit 2 means bad input and leaves nothing; an error at step 31 is a failed run (exit 1) with a report
+    saying why and its last checkpoint, from which the fixed problem file resumes."""
+    path = write_problem(DIVERGING.replace('(float("nan") if CALLS[0] > 32 else 0.0)',
+                                           '(1 / 0 if CALLS[0] > 32 else 0.0)'))
+    out = tmp_path / "run"
+    rc, _, err = run_cli(["solve", str(path), "--out", str(out), "--quiet", "--no-plot", "--eval-every", "1000",
+                          "--checkpoint-every", "10", "--compile", "off"])
+    assert rc == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "failed" and "ZeroDivisionError" in report["message"], report
+    assert "at step 31" in report["message"] and report["rel_l2"] is None
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["trainer"]["step"] == 30
+    path.write_text(path.read_text().replace("1 / 0 if", "0.0 if"))  # the user fixes the file
+    rc, _, err = run_cli(["solve", "--resume", str(out), "--quiet", "--no-plot"])
+    assert rc == 0, err
+    assert json.loads((out / "report.json").read_text())["status"] == "completed"
+
+
+def test_resume_refuses_a_problem_file_that_now_defines_another_problem(tmp_path, write_problem):
+    path = write_problem(VALID_PROBLEM.split("\n", 5)[-1].replace("steps=20", "steps=400"))
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve(str(path), pl.SolveConfig(compile="off", checkpoint_every=10), out=tmp_path / "run",
+                 progress=_interrupt_at(15))
+    path.write_text(path.read_text().replace('"tiny-decay"', '"renamed"'))
+    with pytest.raises(pl.RunError, match="now defines 'renamed'"):
+        pl.resume(tmp_path / "run")

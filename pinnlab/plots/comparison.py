@@ -61,18 +61,23 @@ def error_by_layer(rows: Sequence[dict[str, Any]]) -> Figure:
         ax.set_visible(False)
     rng = np.random.default_rng(0)  # fixed jitter: equal data draws equal figures
     for ax, prob in zip(axes, problems):
-        data = [[r["rel_l2"] for r in rows if r["problem"] == prob and combo(r, solvers) == lab and _ok(r["rel_l2"])]
+        cell = [[r for r in rows if r["problem"] == prob and combo(r, solvers) == lab and _ok(r["rel_l2"])]
                 for lab in labels]
+        data = [[r["rel_l2"] for r in c if r["status"] == "completed"] for c in cell]
+        failed = [[r["rel_l2"] for r in c if r["status"] != "completed"] for c in cell]
         pos = [i for i, d in enumerate(data) if d]
         if pos:
             ax.boxplot([data[i] for i in pos], positions=pos, widths=0.5, showfliers=False,
                        medianprops={"color": "k"}, boxprops={"color": "0.5"}, whiskerprops={"color": "0.5"},
                        capprops={"color": "0.5"})
-        for i, d in enumerate(data):
+        for i, (d, f) in enumerate(zip(data, failed)):
             ax.scatter(i + rng.uniform(-0.12, 0.12, len(d)), d, s=18, color=f"C{i}", zorder=3,
                        edgecolors="k", linewidths=0.4)
+            # runs that diverged or did not finish: their error is not a trained result, so apart from the box
+            ax.scatter(i + rng.uniform(-0.12, 0.12, len(f)), f, s=28, color=f"C{i}", marker="x", zorder=3)
         ax.set_yscale("log")
         ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 3 else 0)
+        ax.set_xlim(-0.6, len(labels) - 0.4)  # every label's slot, with or without a box in it
         ax.set_title(prob)
         ax.set_xlabel("layer kind" + (" / solver" if len(solvers) > 1 else ""))
         ax.grid(True, axis="y", which="major", alpha=0.3)
@@ -81,6 +86,8 @@ def error_by_layer(rows: Sequence[dict[str, Any]]) -> Figure:
     n_seeds = max((sum(1 for r in rows if (r["problem"], combo(r, solvers)) == (p, c))
                    for p in problems for c in labels), default=0)
     how = "dots: one run each" if n_seeds <= 1 else f"box: spread over up to {n_seeds} seeds, dots: runs"
+    if any(r["status"] != "completed" and _ok(r.get("rel_l2")) for r in rows):
+        how += "; ×: diverged or unfinished"
     fig.suptitle(f"Relative L2 error per layer kind\n({how})")  # two lines: one panel is only 5.6 in wide
     return fig
 

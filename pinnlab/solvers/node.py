@@ -356,6 +356,9 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     options = parse_options(config.options)
     if config.hard:
         raise ConfigError("solver 'node' has no hard constraints (--hard is for --solver pinn)")
+    if config.weights:  # one loss term: a weight would be silently ignored
+        raise ConfigError(f"solver 'node' has one loss term, the trajectory fit; --weight "
+                          f"{', '.join(config.weights)} is for --solver pinn")
     if not options["time"] and system.depends_on_time():  # f(y) alone cannot represent it: a wrong fit, silently
         raise ConfigError(f"the right-hand side of {problem.name!r} depends on t, which f(y) cannot learn: "
                           f"pass --opt time=true (options={{'time': True}})")

@@ -43,6 +43,24 @@ def term_names(problem: Problem, active: list[int]) -> list[str]:
     return names
 
 
+def active_conditions(problem: Problem, config: SolveConfig) -> list[int]:
+    """The conditions that are loss terms: all but those the hard constraint (with ``--hard``) enforces."""
+    enforced = set(problem.hard_constraint.enforces) if (config.hard and problem.hard_constraint) else set()
+    return [i for i in range(len(problem.conditions)) if i not in enforced]
+
+
+def loss_weights(given: Mapping[str, float], names: list[str]) -> dict[str, float]:
+    """The weight of the residual and of each condition term ``names``; ``conditions`` sets them all."""
+    allowed = ["residual", "conditions", *names]
+    for k in given:
+        if k not in allowed:
+            raise ConfigError(f"unknown loss weight {k!r} (allowed: {', '.join(allowed)})")
+    w = {"residual": float(given.get("residual", 1.0))}
+    for n in names:
+        w[n] = float(given.get(n, given.get("conditions", 1.0)))
+    return w
+
+
 def build_net(problem: Problem, config: SolveConfig) -> Net:
     """The network for a problem: inputs scaled from its domain, optional hard constraint."""
     transform = None
@@ -71,10 +89,9 @@ class PinnTask:
         self.device, self.dtype = torch.device(config.device), config.torch_dtype
         self.rng = np.random.default_rng(config.seed)
         dom = problem.domain
-        enforced = set(problem.hard_constraint.enforces) if (config.hard and problem.hard_constraint) else set()
-        self.active = [i for i in range(len(problem.conditions)) if i not in enforced]
+        self.active = active_conditions(problem, config)
         self.names = term_names(problem, self.active)
-        self.weights = self._weights(config.weights)
+        self.weights = loss_weights(config.weights, self.names)
         reqs = problem.requests
         self.req_res = reqs["residual"]
         self.req_cond = [reqs[f"cond{i}"] for i in self.active]
@@ -125,16 +142,6 @@ class PinnTask:
         from ..jets import plan_for
         indices = [i for idxs in close_under_prefixes(self.req_res).values() for i in idxs]
         return jet_bytes_per_point(self.net, len(plan_for(self.problem.domain.dim, indices).indices), self.dtype)
-
-    def _weights(self, given: Mapping[str, float]) -> dict[str, float]:
-        allowed = ["residual", "conditions", *self.names]
-        for k in given:
-            if k not in allowed:
-                raise ConfigError(f"unknown loss weight {k!r} (allowed: {', '.join(allowed)})")
-        w = {"residual": float(given.get("residual", 1.0))}
-        for n in self.names:
-            w[n] = float(given.get(n, given.get("conditions", 1.0)))
-        return w
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
@@ -316,6 +323,9 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     if config.options:
         raise ConfigError(f"solver 'pinn' takes no --opt options (got {', '.join(map(repr, config.options))}); "
                           f"--opt and --adjoint are for --solver node")
+    if config.hard and problem.hard_constraint is None:
+        raise ConfigError(f"problem {problem.name!r} offers no hard constraint (--hard is not available)")
+    loss_weights(config.weights, term_names(problem, active_conditions(problem, config)))
     for i, c in enumerate(problem.conditions):
         need = c.min_points()
         if config.boundary_points < need:  # a face with no point: its condition is simply absent from the loss
