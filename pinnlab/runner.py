@@ -1,8 +1,8 @@
 """solve() and resume(): run a solver into a run directory and write its report.
 
 The run directory is created first (never overwriting), config.json is written before training
-so an interrupted run can always be resumed, and report.json is written on every way out:
-completed, interrupted (exit 130 in the CLI) or diverged (exit 1).
+so an interrupted run can always be resumed, and report.json is written on every way out once
+training has started: completed, interrupted (exit 130 in the CLI), diverged or failed (exit 1).
 """
 
 from __future__ import annotations
