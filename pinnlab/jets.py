@@ -234,6 +234,21 @@ class Jet:
     def shape(self) -> torch.Size:
         return self.comps[0].shape
 
+    # what code written for tensors reads or calls besides arithmetic (``torch.tensor(2.0, dtype=x.dtype)``)
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.comps[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.comps[0].device
+
+    def pow(self, n) -> Jet:
+        return self ** n
+
+    def square(self) -> Jet:
+        return product(self, self)
+
     def __repr__(self) -> str:
         return f"Jet(shape={tuple(self.shape)}, partials={self.plan.indices[1:]})"
 
@@ -320,7 +335,8 @@ class Jet:
         return self._map_full(lambda c: c[key])
 
     def detach(self) -> Jet:
-        return self._map(torch.Tensor.detach)
+        """A constant, as a detached tensor is to autograd: the value without history and no input partials."""
+        return type(self)([self.comps[0].detach()] + [None] * (self.plan.size - 1), self.plan)
 
 
 # tensor-style methods (x.sin(), x.rsqrt(), ...), so code written for tensors runs on jets unchanged
@@ -349,6 +365,8 @@ class TorchJet(Jet):
             return binary(*args)
         if name in ("neg", "__neg__") and len(args) == 1:
             return -args[0]
+        if name == "square" and len(args) == 1 and not kwargs:
+            return product(args[0], args[0])
         raise JetUnsupported(f"no jet rule for torch function {name!r}")
 
 

@@ -35,6 +35,37 @@ def test_compiler_failure_falls_back_to_eager_with_a_warning(monkeypatch):
     assert c.failed and float(c(torch.tensor(1.0))) == 2.0 and len(calls) == 2
 
 
+def test_a_problem_error_only_tracing_raises_falls_back_and_a_real_one_is_raised(monkeypatch):
+    """A residual with ``if u.mean() > 0:`` fails tracing inside the problem, which reports it as its own
+    error: the eager call tells it from a real mistake, which still raises."""
+    from pinnlab.errors import ProblemError
+
+    def fn(x):
+        if x.sum() < 0:
+            raise ProblemError("residual raised ValueError: a real mistake")
+        return x * 2
+
+    c = Compiled(fn)
+    monkeypatch.setattr(c, "_compile", lambda *a: (_ for _ in ()).throw(
+        ProblemError("residual raised RuntimeError: value out of a tracing tensor")))
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: fn)
+    with pytest.warns(UserWarning, match="using torch.compile"):
+        assert float(c(torch.tensor(3.0))) == 6.0
+    assert c.via_dynamo and not c.failed and float(c(torch.tensor(1.0))) == 2.0
+    with pytest.raises(ProblemError, match="a real mistake"):
+        Compiled(fn)(torch.tensor(-1.0))
+
+
+@pytest.mark.slow
+def test_a_residual_branching_on_tensor_values_trains_compiled(tmp_path):
+    problem = pl.Problem(name="branchy", domain=pl.Box(x=(0.0, 1.0)), fields=("u",),
+                         residual=lambda f, p: f.u.xx + (2.0 if f.u.mean() > -1e9 else 0.0),
+                         conditions=[pl.Dirichlet(u=0.0, on="x")], exact=lambda x: x * (1 - x))
+    cfg = pl.SolveConfig(steps=3, lbfgs_steps=0, points=32, boundary_points=2, width=8, depth=1, compile="on")
+    with pytest.warns(UserWarning, match="compiling the step failed"):
+        assert pl.solve(problem, cfg, out=tmp_path / "run").report["status"] == "completed"
+
+
 @pytest.mark.slow
 def test_data_dependent_control_flow_goes_to_torch_compile_not_into_one_wrong_graph():
     def fn(x):
@@ -177,10 +208,13 @@ def test_chunked_compiled_step_equals_the_eager_whole_set(monkeypatch, layer, ha
 
 
 @pytest.mark.slow
-def test_a_residual_coupling_points_is_not_chunked(monkeypatch):
-    # scaled by the spread of u over the points: each residual depends on every point
+@pytest.mark.parametrize("residual", [
+    lambda f, p: (f.u.t + p.k * f.u) / f.u.std(),  # scaled by the spread of u: each residual depends on every point
+    # a small zero-mean constraint beside the equation: its coupling moves the total loss by less than 1e-6
+    lambda f, p: (f.u.t + p.k * f.u, 1e-3 * (0.0 * f.u + f.u.mean()))], ids=["std", "small mean term"])
+def test_a_residual_coupling_points_is_not_chunked(monkeypatch, residual):
     problem = pl.Problem(name="coupled", domain=pl.Box(t=(0.0, 4.0)), fields=("u",), params={"k": 1.0},
-                         residual=lambda f, p: (f.u.t + p.k * f.u) / f.u.std(),
+                         residual=residual,
                          conditions=[pl.Initial(u=1.0)], exact=lambda t, p: torch.exp(-p.k * t))
     task = _task(monkeypatch, problem, 2048)  # 128 bytes a point: chunks of 16
     assert task._chunk is not None

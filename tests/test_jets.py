@@ -38,7 +38,8 @@ def _perturb(net, seed):
 def test_activation_derivatives_match_autograd(name):
     act = ACTIVATIONS[name]
     z = torch.linspace(-3.1, 2.9, 41, dtype=torch.float64)  # no grid point at the kinks (0) of elu/relu/softsign
-    z = z[z.abs() > 1e-3].requires_grad_(True)
+    # and large pre-activations, where torch's softplus turns linear (its threshold, 20)
+    z = torch.cat([z[z.abs() > 1e-3], torch.tensor([19.5, 20.5, 35.0], dtype=torch.float64)]).requires_grad_(True)
     derivs = act.derivs(z)
     torch.testing.assert_close(derivs[0], act.forward(z), rtol=RTOL, atol=ATOL)
     y = act.forward(z)
@@ -138,6 +139,41 @@ def test_transform_without_jet_rules_falls_back_to_autograd():
     x = torch.rand(8, 1, dtype=torch.float64) + 0.1
     f = compute_fields(net, x, {"u": {(0, 0)}}, ("x",), ("u",), engine="jets")
     torch.testing.assert_close(f.data["u"][(0, 0)], autograd_fields(net, x, wanted)["u"][(0, 0)])
+
+
+@pytest.mark.parametrize("transform", [lambda x, out: x.detach() * out, lambda x, out: out + out.detach() * x],
+                         ids=["detached coordinate", "detached output"])
+def test_a_detached_jet_is_a_constant_as_a_detached_tensor_is_to_autograd(transform):
+    net = pl.Net(1, 1, width=5, depth=2, transform=transform).double()
+    _perturb(net, 3)
+    wanted = close_under_prefixes({"u": {(0,), (0, 0)}})
+    assert resolve_engine(net, wanted, "jets") == "jets"
+    x = torch.rand(9, 1, dtype=torch.float64)
+    _assert_same(jet_fields(net, x, wanted, 1), autograd_fields(net, x, wanted), "detach")
+
+
+@pytest.mark.parametrize("transform", [
+    lambda x, out: x.pow(2) * out, lambda x, out: torch.square(x) * out + out.square(),
+    lambda x, out: torch.tensor(2.0, dtype=x.dtype, device=x.device) * x * out],
+    ids=["pow method", "square", "dtype and device"])
+def test_tensor_idioms_in_a_transform_stay_on_jets(transform):
+    net = pl.Net(1, 1, width=5, depth=2, transform=transform).double()
+    _perturb(net, 4)
+    wanted = close_under_prefixes({"u": {(0, 0, 0)}})
+    assert resolve_engine(net, wanted, "jets") == "jets"
+    x = torch.rand(9, 1, dtype=torch.float64)
+    _assert_same(jet_fields(net, x, wanted, 1), autograd_fields(net, x, wanted), "idiom")
+
+
+def test_jets_asked_for_by_name_but_not_available_is_said(tmp_path):
+    problem = pl.Problem(name="absy", domain=pl.Box(x=(0.0, 1.0)), fields=("u",), residual=lambda f, p: f.u.xx + 2.0,
+                         conditions=[pl.Dirichlet(u=0.0, on="x")], exact=lambda x: x * (1 - x),
+                         hard_constraint=pl.HardConstraint(lambda c, u: torch.abs(c.x) * (1 - c.x) * u, (0,)))
+    cfg = pl.SolveConfig(steps=2, lbfgs_steps=0, points=16, boundary_points=2, width=4, depth=1, hard=True,
+                         derivatives="jets")
+    with pytest.warns(UserWarning, match="--derivatives jets: .* using nested autograd"):
+        r = pl.solve(problem, cfg, out=tmp_path / "a")
+    assert r.report["derivatives"] == "autograd"
 
 
 def test_order_four_and_plain_modules_use_autograd():

@@ -145,9 +145,20 @@ class Compiled:
             return self._dynamo(*args) if self.via_dynamo else self._direct(args)
         except Exception as exc:  # noqa: BLE001 - any compiler failure: the eager function still works
             from ..errors import PinnlabError
+            result = None
             if isinstance(exc, PinnlabError):
-                raise
+                # the problem's own error, or tracing tripping over what the problem does (``if u.mean() > 0``,
+                # ``.item()``), which the problem reports as its error too: eager tells them apart, raising
+                # the first and computing this call's result for the second
+                result = self.fn(*args)
             what = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}" if str(exc) else type(exc).__name__
+            if result is not None:
+                self.via_dynamo, self.failed = True, self.via_dynamo
+                self._dynamo = self._dynamo or torch.compile(self.fn, options=self.options)
+                warnings.warn(f"compiling the step failed ({what}); "
+                              + ("continuing without compiling" if self.failed else "using torch.compile"),
+                              UserWarning, stacklevel=3)
+                return result
             if not self.via_dynamo:
                 self.via_dynamo, self._dynamo = True, torch.compile(self.fn, options=self.options)
                 warnings.warn(f"compiling the step as one graph failed ({what}); using torch.compile",
