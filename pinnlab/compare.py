@@ -95,17 +95,17 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
     if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
         raise ConfigError(f"--seeds must be an integer from 1 to {MAX_SEEDS} (the number of seeds 0..N-1), "
                           f"got {seeds!r}")
+    for solver in solvers:
+        if solver not in SOLVERS:
+            raise ConfigError(one_of("solver in --solvers", solver, SOLVERS))
+    # problem files first: one may register a layer kind of its own (docs/layers.md)
+    loaded = {runner._source(source): get_problem(source) for source in dict.fromkeys(problems)}
     known = layer_names()
     for layer in layers or ():
         if layer not in known:
             raise ConfigError(one_of("layer kind in --layers", layer, known))
-    for solver in solvers:
-        if solver not in SOLVERS:
-            raise ConfigError(one_of("solver in --solvers", solver, SOLVERS))
     grid, notes, sources = [], [], {}
-    for source in dict.fromkeys(problems):
-        problem = get_problem(source)
-        source = runner._source(source)
+    for source, problem in loaded.items():
         if sources.setdefault(problem.name, source) != source:  # runs are filed under the problem's name
             raise ConfigError(f"{sources[problem.name]!r} and {source!r} are both problems named {problem.name!r}; "
                               f"compare them into separate --out folders")

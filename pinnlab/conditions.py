@@ -108,7 +108,8 @@ def _show(v: Value) -> str:
 
 
 class Dirichlet(Condition):
-    """Prescribed field values on the faces of coordinate ``on``: ``Dirichlet(u=0.0, on="x")``."""
+    """Prescribed field values on the faces of coordinate ``on``: ``Dirichlet(u=0.0, on="x")``; ``side="lo"``
+    or ``"hi"`` for one face only (default ``"both"``), e.g. other values on each face as two conditions."""
 
     kind = "Dirichlet"
 
@@ -120,7 +121,8 @@ class Dirichlet(Condition):
 
 
 class Neumann(Condition):
-    """Prescribed outward normal derivative on the faces of ``on``: ``Neumann(u=0.0, on="x")``."""
+    """Prescribed outward normal derivative on the faces of ``on``: ``Neumann(u=0.0, on="x")``; ``side="lo"``
+    or ``"hi"`` for one face (default ``"both"``). Outward: -u_x on the lower face, u_x on the upper."""
 
     kind = "Neumann"
 
@@ -143,7 +145,8 @@ class Neumann(Condition):
 
 
 class Robin(Condition):
-    """a·u + b·∂u/∂n = g on the faces of ``on``: ``Robin(u=g, a=1.0, b=0.5, on="x")``."""
+    """a·u + b·∂u/∂n = g on the faces of ``on``: ``Robin(u=g, a=1.0, b=0.5, on="x")``; ``side`` as for
+    :class:`Dirichlet`."""
 
     kind = "Robin"
 

@@ -23,7 +23,24 @@ COMPILE = ("auto", "on", "off")
 
 @dataclass
 class SolveConfig:
-    """Options of one run. ``None`` means "the problem's recipe decides"."""
+    """Options of one run, as the ``pinnlab solve`` options of the same names (``early_stop`` is
+    ``--early-stop``). ``None`` means "the problem's recipe decides" (``pinnlab show NAME`` prints it).
+
+    - network: ``layer`` kind and its ``layer_options`` (docs/layers.md), ``init``, ``layer_norm``,
+      ``width`` (hidden units), ``depth`` (hidden layers);
+    - training: ``steps`` of Adam at ``lr``, then ``lbfgs_steps`` L-BFGS iterations in ``lbfgs_dtype``;
+      ``dtype`` of the Adam stage; ``early_stop`` N: stop Adam after N evaluations without a lower
+      held-out residual (0: never); ``eval_every`` steps between error measurements;
+    - points: ``points`` interior collocation points, ``boundary_points`` per condition (split
+      between its faces), drawn by ``sampler`` (sobol, lhs, uniform), new ones every
+      ``resample_every`` steps; ``seed`` for all randomness;
+    - the loss: ``weights`` {term: w} ("residual", "conditions" for all conditions, or a term name
+      such as "dirichlet", "initial_value"); ``hard``: the problem's hard-constraint transform;
+      ``params`` overriding the problem's parameters;
+    - execution: ``device`` (cpu, cuda), ``threads``, ``derivatives`` (auto, jets, autograd),
+      ``compile`` (auto, on, off), ``checkpoint_every`` steps;
+    - ``solver`` ("pinn" or "node") and its ``options`` (node: README, "Neural ODEs").
+    """
 
     solver: str = "pinn"
     layer: str | None = None

@@ -36,7 +36,7 @@ class Recipe:
     lr: float = 1e-3
     points: int = 2000         # interior collocation points
     boundary_points: int = 200 # per condition
-    weights: Mapping[str, float] = field(default_factory=dict)  # "residual", "cond0", ... → weight
+    weights: Mapping[str, float] = field(default_factory=dict)  # "residual", "conditions" or a term name → weight
     resample_every: int = 0    # 0: fixed collocation points
 
 

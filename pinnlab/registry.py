@@ -58,12 +58,20 @@ def load_problem_file(path: Path) -> Problem:
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)  # as `python file.py` has it: the file may import modules beside it
     try:
         spec.loader.exec_module(module)
     except ProblemError as e:
         raise ProblemError(f"{path}: {e}") from None
+    except KeyboardInterrupt:
+        raise
     except BaseException as e:  # a user's file can raise anything, SystemExit included
         raise ProblemError(f"problem file {str(path)!r} failed to import: {type(e).__name__}: {e}") from None
+    finally:
+        sys.path.remove(folder)
+    if isinstance(vars(module).get("problem"), Problem):  # the name every example uses says which one
+        return vars(module)["problem"]
     found = [v for v in vars(module).values() if isinstance(v, Problem)]
     unique = list({id(p): p for p in found}.values())
     # a built-in imported to derive the file's own problem from (problem = burgers.with_params(...)) is not it

@@ -50,7 +50,16 @@ class RunInterrupted(Exception):
 
 @dataclass
 class Result:
-    """What a finished (or stopped) run gives back."""
+    """What a finished (or stopped) run gives back.
+
+    - ``run_dir``: the run directory; ``report``: report.json's figures (``rel_l2``, ``loss_terms``, ...);
+      ``history``: history.csv's rows; ``problem``: the problem as run (its parameters applied);
+    - ``net``: the trained network. A PINN's maps physical coordinates, an (N, dim) tensor in the
+      domain's coordinate order, to the fields (N, n_fields), hard-constraint transform included;
+      its dtype is ``lbfgs_dtype`` (float64) after L-BFGS, else ``dtype``: evaluate it as
+      ``r.net(torch.as_tensor(points, dtype=next(r.net.parameters()).dtype))``. A neural ODE's is
+      the learned vector field.
+    """
 
     run_dir: Path
     report: dict[str, Any]
@@ -156,6 +165,30 @@ def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | N
         if not ckpt_path.exists():
             raise RunError(f"run {str(run_dir)!r} has no checkpoint yet: it cannot be resumed (start it again)")
         return _execute(problem, config, run_dir, runs.load_checkpoint(ckpt_path), progress)
+
+
+def load_result(run_dir: str | Path, problem: Problem | None = None) -> Result:
+    """A finished or stopped run as a :class:`Result`, its network in the state of its checkpoint (for a
+    completed run the one reported). The problem is rebuilt as :func:`resume` does (``problem`` for a
+    Problem defined in Python)."""
+    run_dir = Path(run_dir)
+    run = runs.load_run(run_dir)
+    try:
+        config = SolveConfig.from_dict(run.config["config"]).validate()
+        problem = _problem_of(run_dir, run.config, problem).with_params(
+            **run.config.get("problem_params", config.params))
+    except (KeyError, TypeError) as e:
+        raise RunError(f"run {str(run_dir)!r} has an incompatible config.json ({e})") from None
+    ckpt = runs.load_checkpoint(run_dir / runs.CHECKPOINT)
+    task = _make_task(problem, config)
+    try:
+        saved = next(t.dtype for t in ckpt["task"]["net"].values() if t.is_floating_point())
+        task.to_dtype(saved)  # L-BFGS's dtype when it ran, else the Adam stage's
+        task.load_state_dict(ckpt["task"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise RunError(f"run {str(run_dir)!r}: {runs.CHECKPOINT} is incompatible with its {runs.CONFIG} "
+                       f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
+    return Result(run_dir, run.report or {}, task.net, problem, run.history)
 
 
 def _source(name: str) -> str:

@@ -139,8 +139,9 @@ BROKEN_FILES = {
     "syntax": "problem = Problem(\n",
     "raises": "x = 1 / 0\n",
     "empty": "x = 1\n",
-    "two": VALID_PROBLEM.split("\n", 5)[-1] + "\nother = problem\nimport dataclasses\n"
-           "other = dataclasses.replace(problem, name='tiny-decay-2')\n",
+    # two Problems, neither named `problem` (which would say which one is meant)
+    "two": VALID_PROBLEM.split("\n", 5)[-1].replace("problem = Problem(", "slow = Problem(")
+           + "\nimport dataclasses\nfast = dataclasses.replace(slow, name='tiny-decay-2')\n",
     "fieldname": VALID_PROBLEM.replace('fields=("u",)', 'fields=("t",)'),
     "outside": VALID_PROBLEM.replace("Initial(u=1.0)", "PointData(np.array([[5.0]]), u=np.array([1.0]))"),
     "shape": VALID_PROBLEM.replace("residual=lambda f, p: f.u.t + p.k * f.u",

@@ -211,3 +211,22 @@ def test_compare_exits_1_when_runs_diverge_and_leaves_them_out_of_the_medians(tm
     rows = summary_rows([out / "decay" / "tanh-pinn-s0", out / "decay" / "tanh-pinn-s1"])
     assert {r["status"] for r in rows} == {"diverged"} and all(r["rel_l2"] is not None for r in rows)
     assert "| 2 (2 diverged) | – |" in markdown_table(rows)  # no median of untrained states
+
+
+def test_compare_takes_a_layer_kind_its_problem_file_registers(tmp_path, write_problem):
+    path = write_problem('''
+from torch import nn
+from pinnlab.layers import register_layer
+from pinnlab.problems.poisson1d import problem
+
+
+def make_tanh_plain(n_in, n_out, first=False, init=None):
+    return nn.Sequential(nn.Linear(n_in, n_out), nn.Tanh())  # no jet rules: nested autograd
+
+
+register_layer("tanh-plain-from-file", make_tanh_plain, {}, "a file's own kind")
+''', name="own_kind.py")
+    tiny = SolveConfig(width=4, depth=1, steps=3, lbfgs_steps=0, points=16, boundary_points=2)
+    comp = compare([str(path)], ["tanh-plain-from-file"], seeds=1, config=tiny, out=tmp_path / "c",
+                   progress=False, plot=False)
+    assert [r["status"] for r in comp.rows] == ["completed"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import VALID_PROBLEM
 
 import pinnlab as pl
 from pinnlab.derivatives import compute_fields
@@ -210,3 +211,13 @@ def test_conditions_describe_what_they_impose():
     assert pl.Robin(u=2.0, a=1.0, b=0.5, on="x").describe(d) == "Robin on x=0 and x=1: 1 u + 0.5 du/dn = 2"
     assert pl.InitialRate(u=0.0).describe(d) == "initial rate on t=0: u_t = 0"
     assert pl.Dirichlet(u=0.0, on="x").describe(d) == "Dirichlet on x=0 and x=1: u = 0"
+
+
+def test_a_problem_file_imports_modules_beside_it_and_its_variable_problem_is_the_one(tmp_path, write_problem):
+    (tmp_path / "shared_terms.py").write_text("def decay_rate():\n    return 2.0\n")
+    path = write_problem(VALID_PROBLEM.split("\n", 5)[-1].replace('"k": 1.0', '"k": shared_terms.decay_rate()')
+                         .replace("problem = Problem(", "import shared_terms\nproblem = Problem(")
+                         + "\nfaster = problem.with_params(k=5.0)\n", name="uses_helper.py")
+    problem = pl.get_problem(str(path))
+    assert problem.params == {"k": 2.0}
+    assert str(tmp_path) not in sys.path  # only while the file is imported

@@ -255,3 +255,15 @@ def test_resume_refuses_a_problem_file_that_now_defines_another_problem(tmp_path
     path.write_text(path.read_text().replace('"tiny-decay"', '"renamed"'))
     with pytest.raises(pl.RunError, match="now defines 'renamed'"):
         pl.resume(tmp_path / "run")
+
+
+@pytest.mark.parametrize("lbfgs_steps", [0, 5], ids=["adam only", "with L-BFGS"])
+def test_a_run_loads_back_with_its_trained_network(tmp_path, lbfgs_steps):
+    cfg = pl.SolveConfig(steps=20, lbfgs_steps=lbfgs_steps, points=32, boundary_points=4, width=6, depth=2)
+    done = pl.solve("heat1d", cfg, out=tmp_path / "run")
+    loaded = pl.load_result(tmp_path / "run")
+    x = torch.rand(7, 2, dtype=torch.float64)
+    dtype = next(done.net.parameters()).dtype
+    assert next(loaded.net.parameters()).dtype == dtype
+    torch.testing.assert_close(loaded.net(x.to(dtype)), done.net(x.to(dtype)), rtol=0, atol=0)
+    assert loaded.report == done.report and loaded.problem.name == "heat1d"
