@@ -270,6 +270,12 @@ def test_cuda_without_cuda_is_one_line(run_cli, in_tmp_cwd):
 # -- the Python API raises the documented exception types ------------------------------------------
 
 API_CASES = [
+    # code of the user's that training would hide: checked on the untrained network before the first step
+    ("layer whose jet rules are wrong", lambda t: pl.solve("poisson1d", pl.SolveConfig(
+        layer=_wrong_jet_kind(), **TINY_CONFIG_ARGS), out=t / "r"), pl.ConfigError),
+    ("hard constraint missing a condition it enforces", lambda t: pl.solve(_ode(hard=lambda c, u: c.t * u),
+                                                                            pl.SolveConfig(hard=True, **TINY_CONFIG_ARGS),
+                                                                            out=t / "r"), pl.ProblemError),
     ("unknown problem", lambda t: pl.solve("nosuch", pl.SolveConfig(), out=t / "r"), pl.ProblemError),
     ("unknown layer", lambda t: pl.solve("poisson1d", pl.SolveConfig(layer="nope"), out=t / "r"), pl.ConfigError),
     ("bad width", lambda t: pl.Net(1, 1, width=0), pl.ConfigError),
@@ -335,7 +341,30 @@ API_CASES = [
     ("Net bounds of zero width", lambda t: pl.Net(2, 1, bounds=([0, 0], [0, 1])), pl.ConfigError),
 ]
 
-TINY_CONFIG = pl.SolveConfig(steps=2, lbfgs_steps=0, points=16, width=4, depth=1)
+TINY_CONFIG_ARGS = dict(steps=2, lbfgs_steps=0, points=16, width=4, depth=1)
+TINY_CONFIG = pl.SolveConfig(**TINY_CONFIG_ARGS)
+
+
+def _wrong_jet_kind() -> str:
+    """A layer kind z / sqrt(1 + a z^2) whose forward_jet forgets a (docs/layers.md's example, miscopied)."""
+    from pinnlab.jets import linear
+    from pinnlab.layers import register_layer
+
+    class Isru(torch.nn.Module):
+        def __init__(self, n_in, n_out, a):
+            super().__init__()
+            self.linear, self.a = torch.nn.Linear(n_in, n_out), a
+
+        def forward(self, x):
+            z = self.linear(x)
+            return z * torch.rsqrt(1 + self.a * z * z)
+
+        def forward_jet(self, jet):
+            z = linear(jet, self.linear.weight, self.linear.bias)
+            return z * (z * z).shift(1.0).rsqrt()
+
+    register_layer("isru-miscopied", lambda n_in, n_out, first=False, init=None, a=4.0: Isru(n_in, n_out, a), {"a": 4.0})
+    return "isru-miscopied"
 
 
 def _ode(residual=lambda f, p: f.u.t + f.u, exact=lambda t: torch.exp(-t), hard=None):

@@ -29,6 +29,7 @@ from .compiling import (
     sum_over_chunks,
     value_and_grad,
 )
+from .net_checks import check_hard_constraint, check_jet_rules
 
 EVAL_BATCH = 16384
 
@@ -97,6 +98,12 @@ class PinnTask:
         self.req_cond = [reqs[f"cond{i}"] for i in self.active]
         self.req_all = merge_requests(self.req_res, *self.req_cond)
         self.engine = resolve_engine(net, close_under_prefixes(problem.all_requests()), config.derivatives)
+        check_rng = np.random.default_rng([config.seed, 104729])  # its own stream: the run's draws stay as they are
+        if self.engine == "jets":
+            check_jet_rules(net, problem, check_rng, config.layer)
+        enforced = [i for i in range(len(problem.conditions)) if i not in self.active]
+        if enforced:
+            check_hard_constraint(net, problem, enforced, check_rng)
         if config.derivatives == "jets" and self.engine != "jets":  # asked for by name: say why it is not used
             warnings.warn("--derivatives jets: this network or partial has no jet rules (a layer kind without "
                           "forward_jet, an output transform using an operation jets lack, or a partial above third "
