@@ -23,6 +23,11 @@ from .errors import ProblemError
 from .fields import Field, Fields, MultiIndex, Params, Recorder, merge_requests
 from .geometry import Box
 
+# Evaluation grid points per coordinate when a problem does not say: 101 up to 2-D; fewer above, where
+# 101^3 points (a million, 17 MB of predictions, a network pass each evaluation) would cost more than
+# the error they measure is worth: 41^3 = 68921, 17^4 = 83521.
+GRID_BY_DIM = {1: 101, 2: 101, 3: 41, 4: 17}
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -77,7 +82,8 @@ class Problem:
     - ``params``: named numbers the residual, conditions and solution read as ``p.name``;
     - ``exact(x, t, ..., p)`` (coordinates by name, ``p`` optional) or ``reference``
       (a :class:`Reference`): the solution the error is measured against, on ``grid`` points per
-      coordinate (exact solutions; a Reference brings its own grid);
+      coordinate (exact solutions; by default 101 up to 2-D, 41 in 3-D, 17 in 4-D; a Reference
+      brings its own grid);
     - ``equation``, ``description``: text for ``pinnlab show`` and reports;
     - ``recipe``: the default training :class:`Recipe`; ``hard_constraint``: an optional
       :class:`HardConstraint` (``--hard``); ``heldout_points``: residual points never trained on.
@@ -96,7 +102,8 @@ class Problem:
     reference: Reference | None = None
     equation: str = ""
     description: str = ""
-    grid: int | Mapping[str, int] = 101   # evaluation grid points per coordinate (exact solutions)
+    # evaluation grid points per coordinate (exact solutions); None: by dimension (GRID_BY_DIM)
+    grid: int | Mapping[str, int] | None = None
     recipe: Recipe = Recipe()
     hard_constraint: HardConstraint | None = None
     heldout_points: int = 2000
@@ -128,7 +135,7 @@ class Problem:
                 raise ProblemError(f"problem {self.name!r}: parameter {k}={v!r} is not a number")
         if self.exact is None and self.reference is None:
             raise ProblemError(f"problem {self.name!r}: give an exact solution or a Reference")
-        sizes = self.grid if isinstance(self.grid, Mapping) else dict.fromkeys(self.domain.names, self.grid)
+        sizes = self.grid_sizes
         for k in self.domain.names:
             n = sizes.get(k)
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
@@ -167,6 +174,14 @@ class Problem:
             if not isinstance(o, torch.Tensor) or tuple(o.shape) != (n, 1):
                 got = tuple(o.shape) if isinstance(o, torch.Tensor) else type(o).__name__
                 raise ProblemError(f"{what} returned {got} for field {name!r}; expected shape (N, 1), as its inputs")
+
+    @property
+    def grid_sizes(self) -> dict[str, object]:
+        """Evaluation grid points per coordinate: ``grid`` as given, or by the domain's dimension."""
+        if isinstance(self.grid, Mapping):
+            return dict(self.grid)
+        n = self.grid if self.grid is not None else GRID_BY_DIM.get(self.domain.dim, GRID_BY_DIM[max(GRID_BY_DIM)])
+        return dict.fromkeys(self.domain.names, n)
 
     # -- parameters -----------------------------------------------------------------------
     @cached_property
@@ -264,12 +279,12 @@ class Problem:
         """The grid the error is measured on and the solution there."""
         # keyed by the solution object itself, not its id(): an id is reused once a function is freed
         source = self.reference or self.exact
-        grid = tuple(sorted(self.grid.items())) if isinstance(self.grid, Mapping) else self.grid
+        grid = tuple(sorted(self.grid_sizes.items()))
         key = (tuple(sorted(self.params.items())), grid, tuple(self.domain.ranges.items()), self.fields)
         cache = _EVAL_CACHE.setdefault(source, {})
         if key not in cache:
             if self.exact is not None:
-                axes, pts = self.domain.grid(self.grid)
+                axes, pts = self.domain.grid(self.grid_sizes)
                 values = self.exact_values(pts)
             else:
                 axes, values = self._reference_values()

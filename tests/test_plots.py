@@ -55,6 +55,23 @@ def test_two_coordinate_run_draws_heat_maps(runs_dir):
     assert png_size(runs_dir / "heat1d" / "figures" / "solution.png") == inches(13.0, 2.9 + 0.4)
 
 
+def test_three_coordinate_run_draws_planes_at_three_times_on_a_coarser_grid(tmp_path):
+    import math
+
+    import torch
+
+    import pinnlab as pl
+    problem = pl.Problem(name="heat2d", domain=pl.Box(x=(0.0, 1.0), y=(0.0, 1.0), t=(0.0, 0.5)), fields=("u",),
+                         residual=lambda f, p: f.u.t - 0.1 * (f.u.xx + f.u.yy),
+                         conditions=[pl.Dirichlet(u=0.0, on="x"), pl.Dirichlet(u=0.0, on="y")],
+                         exact=lambda x, y, t: torch.exp(-0.2 * math.pi**2 * t) * torch.sin(math.pi * x)
+                         * torch.sin(math.pi * y))
+    assert problem.grid_sizes == {"x": 41, "y": 41, "t": 41}  # 101^3 would be a million points
+    runner.solve(problem, SolveConfig(**CFG), out=tmp_path / "run")
+    assert sorted(p.name for p in plot_run(tmp_path / "run")) == ["history.png", "solution.png"]
+    assert png_size(tmp_path / "run" / "figures" / "solution.png") == inches(11.0, 3 * 2.9 + 0.4)
+
+
 def test_cli_plot_redraws_the_same_bytes(runs_dir, run_cli):
     figs = runs_dir / "heat1d" / "figures"
     plot_run(runs_dir / "heat1d")

@@ -1,6 +1,7 @@
 """Figures for runs and comparisons (matplotlib, Agg): ``plot_run(run_dir)`` draws a run's figures.
 
-Modules: ``fields`` (heat maps and slices for two-coordinate problems), ``curves`` (ODE and 1-D
+Modules: ``fields`` (heat maps and slices for two-coordinate problems, planes at three times for
+three-coordinate ones), ``curves`` (ODE and 1-D
 curves, training histories), ``comparison`` (figures over many runs), ``node`` (neural-ODE runs).
 """
 
@@ -29,7 +30,7 @@ def plot_run(run_dir: Path, fmt: str = "png") -> list[Path]:
     """(Re)draw a run's figures into ``run_dir/figures``; returns the files written."""
     from .curves import curve_figure, history_figure
     from .data import load_grid
-    from .fields import field_figure
+    from .fields import field_figure, volume_figure
     from .style import save
 
     check_format(fmt)
@@ -56,6 +57,8 @@ def plot_run(run_dir: Path, fmt: str = "png") -> list[Path]:
             written.append(save(curve_figure(g, title, ref, per_field), out_dir / f"solution.{fmt}"))
         elif g.dim == 2:
             written.append(save(field_figure(g, title, ref, per_field), out_dir / f"solution.{fmt}"))
+        elif g.dim == 3:
+            written.append(save(volume_figure(g, title, ref, per_field), out_dir / f"solution.{fmt}"))
     return written
 
 

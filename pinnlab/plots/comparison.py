@@ -131,13 +131,14 @@ def error_fields(out: Path, rows: Sequence[dict[str, Any]], problem: str) -> Fig
     for lab in labels:
         r = next((r for r in mine if r["seed"] == seed and combo(r, solvers) == lab), None)
         g = load_grid(Path(out) / r["run"]) if r is not None else None
-        if g is not None and g.dim in (1, 2):
+        if g is not None and g.dim in (1, 2, 3):
             panels.append((lab, r, g))
     if not panels:
         return None
     n, dim = len(panels), panels[0][2].dim
     fields = panels[0][2].fields
     what = f"|{fields[0]} − {fields[0]}_ref|" if len(fields) == 1 else f"‖error‖ over ({', '.join(fields)})"
+    at = ""
     if dim == 1:
         fig = figure(min(2.0 + 3.2 * n, 16.0), 3.2)
         axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
@@ -149,14 +150,25 @@ def error_fields(out: Path, rows: Sequence[dict[str, Any]], problem: str) -> Fig
             ax.grid(True, which="major", alpha=0.3)
         axes[0].set_ylabel(what)
     else:
-        horiz, vert = orientation(panels[0][2].coords)
-        vmax = max(float(g.error_norm().max()) for _, _, g in panels) or 1.0
+        coords = panels[0][2].coords
+        if dim == 3:  # the plane at the last t (or last value of the last coordinate): where errors have grown
+            fixed = "t" if "t" in coords else coords[-1]
+            at = f" at {fixed} = {panels[0][2].axes[fixed][-1]:.3g}"
+            horiz, vert = [c for c in coords if c != fixed]
+        else:
+            horiz, vert = orientation(coords)
+        arrays = []
+        for _, _, g in panels:
+            arr = g.grid(g.error_norm())
+            if dim == 3:
+                arrays.append(np.take(arr, -1, axis=coords.index(fixed)).T)  # (vert, horiz)
+            else:
+                arrays.append(arr if g.coords.index(vert) == 0 else arr.T)
+        vmax = max(float(a.max()) for a in arrays) or 1.0
         fig = figure(min(1.5 + 3.2 * n, 17.0), 3.3)
         axes = fig.subplots(1, n, squeeze=False)[0]
         mesh = None
-        for ax, (lab, r, g) in zip(axes, panels):
-            arr = g.grid(g.error_norm())
-            arr = arr if g.coords.index(vert) == 0 else arr.T
+        for ax, (lab, r, g), arr in zip(axes, panels, arrays):
             mesh = ax.pcolormesh(g.axes[horiz], g.axes[vert], arr, cmap=ERROR_CMAP, vmin=0.0, vmax=vmax,
                                  shading="auto", rasterized=True)
             ax.set_xlabel(horiz)
@@ -165,7 +177,7 @@ def error_fields(out: Path, rows: Sequence[dict[str, Any]], problem: str) -> Fig
                 ax.set_aspect("equal")
             ax.set_title(f"{lab}: rel L2 {fmt_err(r['rel_l2'])}")
         fig.colorbar(mesh, ax=list(axes), label=what, shrink=0.9)
-    fig.suptitle(f"{problem}: pointwise error per layer kind (seed {seed}, shared scale)")
+    fig.suptitle(f"{problem}: pointwise error per layer kind{at} (seed {seed}, shared scale)")
     return fig
 
 

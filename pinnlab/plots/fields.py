@@ -1,4 +1,4 @@
-"""Two-coordinate problems (1-D + time, 2-D space): prediction, reference and error heat maps, and slices."""
+"""Fields on a grid: heat maps and slices for two-coordinate problems (1-D + time, 2-D space), planes for three."""
 
 from __future__ import annotations
 
@@ -94,3 +94,39 @@ def draw_slices(ax: Axes, g: GridPrediction, j: int, fixed: str, along: str, ref
     ax.set_ylabel(g.fields[j])
     ax.set_title(f"{g.fields[j]} at fixed {fixed} (dashed: prediction)")
     ax.legend(loc="best", frameon=False, fontsize=7)
+
+
+@styled
+def volume_figure(g: GridPrediction, title: str, reference: str = "reference",
+                  per_field: dict | None = None) -> Figure:
+    """Three-coordinate problems: prediction | reference | |error| over the two other coordinates at
+    three values of t (or of the last coordinate), one scale per field across the rows."""
+    fixed = "t" if "t" in g.coords else g.coords[-1]
+    k = g.coords.index(fixed)
+    horiz, vert = [c for c in g.coords if c != fixed]
+    picks = sorted({int(round(q * (len(g.axes[fixed]) - 1))) for q in ((0.0, 0.5, 1.0) if fixed == "t" else
+                                                                          (0.1, 0.5, 0.9))})
+    rows = [(j, i) for j in range(len(g.fields)) for i in picks]
+    fig = figure(11.0, 2.9 * len(rows) + 0.4)
+    axes = fig.subplots(len(rows), 3, squeeze=False)
+    for r, (j, i) in enumerate(rows):
+        name = g.fields[j]
+        pred, ref, err = (np.take(g.grid(v), i, axis=k).T for v in (g.pred[:, j], g.ref[:, j], g.error(j)))
+        lo, hi = float(min(g.pred[:, j].min(), g.ref[:, j].min())), float(max(g.pred[:, j].max(), g.ref[:, j].max()))
+        at = f"{fixed} = {g.axes[fixed][i]:.3g}"
+        err_j = (per_field or {}).get(name, {}).get("rel_l2")
+        for c, (values, what, cmap, vmin, vmax) in enumerate((
+                (pred, f"prediction {name}", FIELD_CMAP, lo, hi), (ref, f"{reference} {name}", FIELD_CMAP, lo, hi),
+                (err, f"|error| {name}", ERROR_CMAP, 0.0, float(g.error(j).max()) or 1.0))):
+            ax = axes[r, c]
+            mesh = ax.pcolormesh(g.axes[horiz], g.axes[vert], values, cmap=cmap, vmin=vmin, vmax=vmax,
+                                 shading="auto", rasterized=True)
+            ax.set_title(f"{what}, {at}" + (f" (rel L2 {fmt_err(err_j)} overall)" if c == 2 and r % len(picks) == 0
+                                           else ""), fontsize=8.5)
+            ax.set_xlabel(horiz)
+            ax.set_ylabel(vert)
+            ax.set_aspect("equal")
+            if c >= 1:  # prediction and reference share the reference panel's bar
+                fig.colorbar(mesh, ax=ax, shrink=0.9).ax.set_title(name if c == 1 else f"|{name} − ref|", fontsize=8)
+    fig.suptitle(title)
+    return fig
