@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import importlib
 import io
 import platform
 import shutil
 import signal
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +105,7 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
         try:
             # the parameters as run, so that a resume rebuilds the same equation however they were set
             runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": problem_source,
+                                                    "problem_sha256": _file_digest(problem_source),
                                                     "problem_params": problem.params, "config": config.to_dict(),
                                                     "versions": versions()})
             return _execute(problem, config, run_dir, None, progress)
@@ -218,7 +221,19 @@ def _problem_of(run_dir: Path, saved: dict, given: Problem | None) -> Problem:
     if problem.name != saved["problem"]:  # a problem file edited since: the run would contradict itself
         raise RunError(f"run {str(run_dir)!r} is a run of problem {saved['problem']!r}, but "
                        f"{saved['problem_source']!r} now defines {problem.name!r}")
+    digest = _file_digest(saved["problem_source"])
+    if saved.get("problem_sha256") not in (None, digest):
+        # not refused: fixing a problem file that failed mid-run and resuming is what the checkpoint is for
+        warnings.warn(f"problem file {saved['problem_source']!r} has changed since run {str(run_dir)!r} started; "
+                      f"going on with the file as it is now", UserWarning, stacklevel=3)
     return problem
+
+
+def _file_digest(source: str | None) -> str | None:
+    """The SHA-256 of a problem file's text (None for built-in and Python-defined problems)."""
+    if source is None or not source.endswith(".py") or not Path(source).is_file():
+        return None
+    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
 
 
 def prepare(problem: Problem, config: SolveConfig) -> tuple[Problem, SolveConfig]:

@@ -267,3 +267,15 @@ def test_a_run_loads_back_with_its_trained_network(tmp_path, lbfgs_steps):
     assert next(loaded.net.parameters()).dtype == dtype
     torch.testing.assert_close(loaded.net(x.to(dtype)), done.net(x.to(dtype)), rtol=0, atol=0)
     assert loaded.report == done.report and loaded.problem.name == "heat1d"
+
+
+def test_resuming_from_an_edited_problem_file_says_so(tmp_path, write_problem):
+    path = write_problem(VALID_PROBLEM.split("\n", 5)[-1].replace("steps=20", "steps=400"))
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve(str(path), pl.SolveConfig(compile="off", checkpoint_every=10), out=tmp_path / "run",
+                 progress=_interrupt_at(15))
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert len(config["problem_sha256"]) == 64
+    path.write_text(path.read_text().replace("grid=33", "grid=65"))
+    with pytest.warns(UserWarning, match="has changed since run"):
+        assert pl.resume(tmp_path / "run").report["status"] == "completed"
