@@ -227,9 +227,10 @@ def _summary(result: Result, quiet: bool) -> None:
         click.echo(str(result.run_dir))
         return
     compiled = f", compiled in {r['compile_s']:.1f} s" if r.get("compiled") else ""
+    adam = f" ({r['ms_per_step']:.2f} ms/Adam step{compiled})" if r.get("adam_steps") else ""
     click.echo(f"{r['problem']}: rel L2 {r['rel_l2']:.3e} (max abs {r['max_abs_error']:.2e}), "
-               f"held-out residual {r['heldout_residual']:.2e}, {r['steps']} steps in {r['wall_s']:.1f} s "
-               f"({r['ms_per_step']:.2f} ms/Adam step{compiled}); L-BFGS: {r['lbfgs_stop_reason']}")
+               f"held-out residual {r['heldout_residual']:.2e}, {r['steps']} steps in {r['wall_s']:.1f} s{adam}; "
+               f"L-BFGS: {r['lbfgs_stop_reason']}")
     if r.get("rel_l2_extrapolation") is not None:  # node runs: the error past the training window
         click.echo(f"extrapolation window: rel L2 {r['rel_l2_extrapolation']:.3e}; learned vector field: "
                    f"rel L2 {r.get('vector_field_rel_l2', float('nan')):.3e} on held-out states")

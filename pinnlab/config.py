@@ -87,15 +87,17 @@ class SolveConfig:
             raise ConfigError(one_of("compile mode", self.compile, COMPILE))
         if self.derivatives not in ENGINES:
             raise ConfigError(one_of("derivative engine", self.derivatives, ENGINES))
-        positive = ("width", "depth", "steps", "points", "boundary_points", "threads", "eval_every", "checkpoint_every")
+        positive = ("width", "depth", "points", "boundary_points", "threads", "eval_every", "checkpoint_every")
         for name in positive:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                 raise ConfigError(f"{name.replace('_', '-')} must be a positive integer, got {v!r}")
-        for name in ("lbfgs_steps", "resample_every", "early_stop", "seed"):
+        for name in ("steps", "lbfgs_steps", "resample_every", "early_stop", "seed"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ConfigError(f"{name.replace('_', '-')} must be a non-negative integer, got {v!r}")
+        if self.steps == 0 and self.lbfgs_steps == 0:  # 0 Adam steps is an L-BFGS-only run
+            raise ConfigError("steps and lbfgs-steps are both 0: nothing would be trained")
         if self.threads > MAX_THREADS:  # a thread each: 100000 exhausts the process's address space mid-run
             raise ConfigError(f"threads must be at most {MAX_THREADS}, got {self.threads}")
         if self.seed >= 2**63:  # torch.manual_seed takes a signed 64-bit integer

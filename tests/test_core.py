@@ -221,3 +221,10 @@ def test_a_problem_file_imports_modules_beside_it_and_its_variable_problem_is_th
     problem = pl.get_problem(str(path))
     assert problem.params == {"k": 2.0}
     assert str(tmp_path) not in sys.path  # only while the file is imported
+
+
+def test_an_lbfgs_only_run(tmp_path):
+    """No Adam steps: L-BFGS from the initial network, a common PINN baseline."""
+    r = pl.solve("poisson1d", pl.SolveConfig(steps=0, lbfgs_steps=30, points=64, boundary_points=2), out=tmp_path / "r")
+    assert r.report["adam_steps"] == 0 and r.report["lbfgs_iterations"] > 0 and r.report["rel_l2"] < 0.5
+    assert all(row["phase"] != "adam" for row in r.history)

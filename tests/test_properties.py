@@ -135,7 +135,7 @@ def test_non_finite_numbers_are_refused(key, raw):
         _numbers((f"{key}={raw}",), "--set")
 
 
-SIZES = ("width", "depth", "steps", "points", "boundary_points", "threads", "eval_every", "checkpoint_every")
+SIZES = ("width", "depth", "points", "boundary_points", "threads", "eval_every", "checkpoint_every")
 
 
 @FAST

@@ -45,7 +45,9 @@ def _lbfgs_start(history: list[dict]) -> tuple[float, float] | None:
     if i is None:
         return None
     # the switch happened at the last Adam row; the first L-BFGS row is logged a chunk of iterations later
-    at = history[i - 1] if i > 0 else history[i]
+    if i == 0:  # no Adam steps: L-BFGS from the start
+        return 0.0, 0.0
+    at = history[i - 1]
     return float(at["step"]), float(at["wall_s"])
 
 
