@@ -541,9 +541,15 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+NODE_NOTE = ("node rows' rel L2 is over the training window of trajectories the network was fitted to "
+             "(rel_l2_extrapolation in their report.json covers the rest); a PINN's is over the whole domain, "
+             "learned without data: the two are not the same measure")
+
+
 def summary_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    note = f"\n\nNote: {NODE_NOTE}." if {"pinn", "node"} <= {r["solver"] for r in rows} else ""
     return ("# Comparison summary\n\nMedian and [min–max] over seeds; the lowest median rel L2 per problem is in bold. "
-            "One row per run: summary.csv.\n\n" + markdown_table(rows))
+            f"One row per run: summary.csv.{note}\n\n" + markdown_table(rows))
 
 
 def _write_if_changed(path: Path, text: str) -> bool:

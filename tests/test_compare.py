@@ -230,3 +230,12 @@ register_layer("tanh-plain-from-file", make_tanh_plain, {}, "a file's own kind")
     comp = compare([str(path)], ["tanh-plain-from-file"], seeds=1, config=tiny, out=tmp_path / "c",
                    progress=False, plot=False)
     assert [r["status"] for r in comp.rows] == ["completed"]
+
+
+def test_a_summary_of_pinn_and_node_runs_says_their_errors_are_other_measures():
+    from pinnlab.compare import summary_markdown
+    row = dict(problem="decay", layer="tanh", seed=0, status="completed", rel_l2=0.1, wall_s=1.0, ms_per_step=1.0,
+               setting="")
+    both = summary_markdown([{**row, "solver": "pinn"}, {**row, "solver": "node"}])
+    assert "not the same measure" in both
+    assert "not the same measure" not in summary_markdown([{**row, "solver": "pinn"}])
