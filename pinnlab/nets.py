@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,16 +42,33 @@ class Net(nn.Module):
         self.register_buffer("in_scale", 2 / (hi - lo))
         sizes = [in_dim] + [width] * depth
         extra = {"init": init} if init is not None else {}
-        self.hidden = nn.ModuleList(
-            kind.factory(a, b, first=(i == 0), **extra, **self.layer_options)
-            for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
-        )
+        self.hidden = nn.ModuleList(_build(kind, a, b, i == 0, extra, self.layer_options)
+                                    for i, (a, b) in enumerate(zip(sizes, sizes[1:])))
         self.layer_norm = bool(layer_norm)
         self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(depth)) if layer_norm else None
+        if self.layer_norm:
+            _spread_zero_biases(self.hidden, sizes)
         self.head = nn.Linear(width, out_dim)
         nn.init.xavier_normal_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         self.transform = transform
+        self._check_layers(in_dim, width)
+
+    def _check_layers(self, in_dim: int, width: int) -> None:
+        """A dry run of the hidden layers on two points: a user's layer kind that fails or gives the
+        wrong shape is one line naming it here, not a traceback from the first training step."""
+        h = torch.zeros(2, in_dim, dtype=self.in_shift.dtype)
+        for i, layer in enumerate(self.hidden):
+            try:
+                with torch.no_grad():
+                    h = layer(h)
+            except Exception as e:  # noqa: BLE001 - the layer's own error, as one line
+                raise ConfigError(f"layer kind {self.layer!r}: hidden layer {i} raised {type(e).__name__}: "
+                                  f"{' '.join(str(e).split())[:200]}") from None
+            if not isinstance(h, torch.Tensor) or tuple(h.shape) != (2, width):
+                got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
+                raise ConfigError(f"layer kind {self.layer!r}: hidden layer {i} gave {got} for 2 points; "
+                                  f"expected (2, {width}) (points, width)")
 
     def scale_inputs(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.in_shift) * self.in_scale
@@ -97,6 +115,31 @@ class Net(nn.Module):
         """Loss terms the hidden layers ask for (adaptive activations' slope recovery); usually none."""
         from .layers.laaf import extra_loss
         return extra_loss(self.hidden)
+
+
+def _build(kind, n_in: int, n_out: int, first: bool, extra: dict, options: dict) -> nn.Module:
+    try:
+        return kind.factory(n_in, n_out, first=first, **extra, **options)
+    except ConfigError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a user's factory: its error as one line
+        raise ConfigError(f"layer kind {kind.name!r}: its factory raised {type(e).__name__}: {e} (it is called as "
+                          f"factory(n_in, n_out, first=..., init=..., **options))") from None
+
+
+def _spread_zero_biases(hidden: nn.ModuleList, sizes: list[int]) -> None:
+    """Draw the hidden layers' zero-initialised biases from U(±1/√n_in) under layer normalisation.
+
+    Inputs are scaled to 0 at the domain's centre, so with zero biases every hidden feature is 0
+    there: a vector of zero variance, which layer normalisation divides by √eps. Measured (tanh
+    32x3 on [-1, 1], seed 0, untrained): u_x = -7.5e6 at the centre, 3.6 at 0.01 (-0.66 with the
+    biases spread); poisson1d trained 300 Adam + 100 L-BFGS steps reached rel L2 1.9, against 5.5e-5
+    without layer normalisation."""
+    for layer, n_in in zip(hidden, sizes):
+        for name, p in layer.named_parameters():
+            if name.split(".")[-1] == "bias" and p.dim() == 1 and not bool(p.detach().any()):
+                with torch.no_grad():
+                    p.uniform_(-1.0 / math.sqrt(n_in), 1.0 / math.sqrt(n_in))
 
 
 def layer_norm(h, norm: nn.LayerNorm):

@@ -275,6 +275,15 @@ API_CASES = [
     # code of the user's that training would hide: checked on the untrained network before the first step
     ("layer whose jet rules are wrong", lambda t: pl.solve("poisson1d", pl.SolveConfig(
         layer=_wrong_jet_kind(), **TINY_CONFIG_ARGS), out=t / "r"), pl.ConfigError),
+    ("layer kind whose factory takes no first/init", lambda t: pl.solve("poisson1d", pl.SolveConfig(
+        layer=_kind("no-first", lambda a, b: torch.nn.Linear(a, b)), **TINY_CONFIG_ARGS), out=t / "r"),
+     pl.ConfigError),
+    ("layer kind of the wrong width", lambda t: pl.solve("poisson1d", pl.SolveConfig(
+        layer=_kind("too-wide", lambda a, b, first=False, init=None: torch.nn.Linear(a, b + 1)), **TINY_CONFIG_ARGS),
+        out=t / "r"), pl.ConfigError),
+    ("layer kind whose forward_jet raises", lambda t: pl.solve("poisson1d", pl.SolveConfig(
+        layer=_kind("torch-sin-of-jet", lambda a, b, first=False, init=None: _TorchSinOfJet(a, b)), **TINY_CONFIG_ARGS),
+        out=t / "r"), pl.ConfigError),
     ("hard constraint missing a condition it enforces", lambda t: pl.solve(_ode(hard=lambda c, u: c.t * u),
                                                                             pl.SolveConfig(hard=True, **TINY_CONFIG_ARGS),
                                                                             out=t / "r"), pl.ProblemError),
@@ -345,6 +354,27 @@ API_CASES = [
 
 TINY_CONFIG_ARGS = dict(steps=2, lbfgs_steps=0, points=16, width=4, depth=1)
 TINY_CONFIG = pl.SolveConfig(**TINY_CONFIG_ARGS)
+
+
+def _kind(name: str, factory) -> str:
+    from pinnlab.layers import register_layer
+    register_layer(name, factory, {})
+    return name
+
+
+class _TorchSinOfJet(torch.nn.Module):
+    """sin(W x + b), its forward_jet written with torch.sin (jets take .sin())."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.lin = torch.nn.Linear(n_in, n_out)
+
+    def forward(self, x):
+        return torch.sin(self.lin(x))
+
+    def forward_jet(self, jet):
+        from pinnlab.jets import linear
+        return torch.sin(linear(jet, self.lin.weight, self.lin.bias))
 
 
 def _wrong_jet_kind() -> str:

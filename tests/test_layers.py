@@ -428,3 +428,14 @@ def test_every_kind_trains_without_nan_on_every_builtin_problem(problem, tmp_pat
         res = pl.solve(problem, cfg, out=tmp_path / kind)
         assert res.report["status"] == "completed", (problem, kind, res.report["message"])
         assert math.isfinite(res.rel_l2) and math.isfinite(res.report["final_loss"]), (problem, kind)
+
+
+@pytest.mark.parametrize("layer", ["tanh", "yat", "laaf", "auto", "gelu"])
+def test_layer_norm_stays_regular_at_the_domain_centre(layer):
+    """With zero biases every hidden feature is 0 where the scaled input is 0, and layer normalisation
+    divides that zero-variance vector by sqrt(eps): u_x was -7.5e6 there (tanh 32x3)."""
+    torch.manual_seed(0)
+    net = pl.Net(1, 1, width=32, depth=3, layer=layer, layer_norm=True).double()
+    x = torch.tensor([[0.0], [0.01], [0.5]], dtype=torch.float64, requires_grad=True)
+    (ux,) = torch.autograd.grad(net(x).sum(), x)
+    assert ux.abs().max() < 100, ux.squeeze().tolist()

@@ -37,7 +37,12 @@ def check_jet_rules(net: torch.nn.Module, problem: Problem, rng: np.random.Gener
     x = torch.as_tensor(problem.domain.sample(POINTS, "uniform", rng), dtype=torch.float64)
     asked = problem.all_requests()
     wanted = close_under_prefixes({f: set(asked.get(f, ())) for f in problem.fields})  # in output order
-    jets = jet_fields(net64, x, wanted, problem.domain.dim, create_graph=False)
+    try:
+        jets = jet_fields(net64, x, wanted, problem.domain.dim, create_graph=False)
+    except Exception as e:  # noqa: BLE001 - a user's forward_jet, e.g. torch.sin(jet) for jet.sin()
+        raise ConfigError(f"the jet rules of layer kind {layer!r} raised {type(e).__name__}: "
+                          f"{' '.join(str(e).split())[:200]} (a Jet takes jet.sin(), not torch.sin(jet); see "
+                          f"docs/layers.md, or remove forward_jet to use nested autograd)") from None
     ref = autograd_fields(net64, x, wanted, create_graph=False)
     for field, parts in ref.items():
         for index, b in parts.items():
