@@ -309,6 +309,11 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
         if status != "failed":
             raise
         report = _report(problem, config, task, trainer, status, message, measured=False)  # it fails again
+    err = report.get("rel_l2")
+    if status == "completed" and isinstance(err, float) and not np.isfinite(err):  # a NaN is no result
+        status = report["status"] = "failed"
+        message = report["message"] = (f"the trained {config.solver} gives rel L2 {err} against the reference: its "
+                                       f"prediction is not finite at some evaluation points")
     runs.write_json(run_dir / runs.REPORT, report)
     if status == "completed":
         _save_predictions(run_dir, task)

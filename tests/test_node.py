@@ -184,3 +184,25 @@ def test_readme_lists_every_node_option_with_its_default():
         shown = documented[key]
         value = shown == "true" if kind is bool else kind(shown)
         assert value == default, (key, shown, default)
+
+
+def test_a_window_end_a_rounding_error_from_a_grid_time_is_that_time(tmp_path):
+    """0.6 of [0, 2 pi] lies 4e-16 from a point of the 101-point grid: two times one in float32, which
+    made odeint return NaN for every state of a float32 run."""
+    import math
+
+    problem = pl.Problem(name="rot", domain=pl.Box(t=(0.0, 2 * math.pi)), fields=("u", "v"),
+                         residual=lambda f, p: (f.u.t + f.v, f.v.t - f.u), conditions=[pl.Initial(u=1.0, v=0.0)],
+                         exact=lambda t: (torch.cos(t), torch.sin(t)))
+    r = pl.solve(problem, pl.SolveConfig(solver="node", width=8, steps=5, lbfgs_steps=0), out=tmp_path / "r")
+    assert np.isfinite(r.report["rel_l2"]) and np.isfinite(r.report["rel_l2_extrapolation"])
+
+
+def test_a_run_whose_error_is_nan_has_failed(tmp_path, monkeypatch):
+    from pinnlab.solvers.pinn import PinnTask
+
+    final = PinnTask.final_report
+    monkeypatch.setattr(PinnTask, "final_report", lambda self: {**final(self), "rel_l2": float("nan")})
+    with pytest.raises(pl.RunFailed) as info:
+        pl.solve("poisson1d", pl.SolveConfig(steps=3, lbfgs_steps=0, points=16, boundary_points=2), out=tmp_path / "r")
+    assert info.value.result.report["status"] == "failed" and "not finite" in info.value.result.report["message"]

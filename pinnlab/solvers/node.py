@@ -142,8 +142,13 @@ class NodeTask:
         t0, t1 = sys_.t_span
         self.t_end = t0 + o["train_until"] * (t1 - t0)
 
-        # the evaluation grid: the problem's own reference times, with the window end on it
+        # the evaluation grid: the problem's own reference times, with the window end on it. A window end
+        # a rounding error away from a grid time is that time: two times 4e-16 apart are one in float32,
+        # and odeint then returns NaN for every state (0.6 of [0, 2 pi] on a 101-point grid)
         ev = problem.evaluation()
+        near = ev.axes["t"][np.argmin(np.abs(ev.axes["t"] - self.t_end))]
+        if abs(near - self.t_end) <= 1e-9 * (t1 - t0):
+            self.t_end = float(near)
         self.times = np.unique(np.append(ev.axes["t"], self.t_end))
         own = integrate(sys_, sys_.y0, self.times)[0]
         nf = len(problem.fields)
