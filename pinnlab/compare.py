@@ -141,6 +141,10 @@ def run_state(path: Path, config: SolveConfig, spec: RunSpec | None = None) -> s
         source = run.config.get("problem_source")
         if source != spec.problem:
             raise RunError(f"{str(path)!r} holds a run of {source!r}, not of {spec.problem!r}; use another --out")
+        digest = run.config.get("problem_sha256")
+        if digest is not None and digest != runner._file_digest(spec.problem):
+            raise RunError(f"{str(path)!r} holds a run of {spec.problem!r} as it was before it was edited; use "
+                           f"another --out (or delete that run to run it again)")
         params = run.config.get("problem_params")
         if params is not None and _json_roundtrip(params) != _json_roundtrip(dict(spec.params)):
             raise RunError(f"{str(path)!r} holds a run of {spec.name!r} with other parameters ({params}); "

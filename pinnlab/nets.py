@@ -120,9 +120,11 @@ class Net(nn.Module):
 def _build(kind, n_in: int, n_out: int, first: bool, extra: dict, options: dict) -> nn.Module:
     try:
         return kind.factory(n_in, n_out, first=first, **extra, **options)
-    except ConfigError:
+    except (ConfigError, MemoryError):
         raise
     except Exception as e:  # noqa: BLE001 - a user's factory: its error as one line
+        if isinstance(e, RuntimeError) and "alloc" in str(e):
+            raise  # the allocator's refusal: the solver says the network is too large for memory
         raise ConfigError(f"layer kind {kind.name!r}: its factory raised {type(e).__name__}: {e} (it is called as "
                           f"factory(n_in, n_out, first=..., init=..., **options))") from None
 

@@ -313,6 +313,11 @@ class Problem:
             if a.ndim != 1 or len(a) < 2 or not np.isfinite(a).all():
                 raise ProblemError(f"{what}'s axis {k!r} must be a 1-D array of at least 2 finite values, "
                                    f"got shape {a.shape}")
+            lo, hi = self.domain.ranges[k]
+            slack = 1e-9 * (hi - lo)  # rounding of a linspace's ends
+            if a.min() < lo - slack or a.max() > hi + slack:  # the error would be measured where nothing trained
+                raise ProblemError(f"{what}'s axis {k!r} spans [{a.min():g}, {a.max():g}], outside the domain's "
+                                   f"[{lo:g}, {hi:g}]")
         shape = tuple(len(a) for a in axes.values())
         values = []
         for k in self.fields:

@@ -24,7 +24,7 @@ from .errors import RunError
 
 CONFIG, REPORT, HISTORY, CHECKPOINT, PREDICTIONS = (
     "config.json", "report.json", "history.csv", "checkpoint.pt", "predictions.npz")
-STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
+STATUSES = ("running", "stopped", "completed", "interrupted", "diverged", "failed")
 LOCK = ".lock"
 
 
@@ -189,7 +189,28 @@ class Run:
 
     @property
     def status(self) -> str:
-        return (self.report or {}).get("status", "running")
+        """report.json's status; without one, ``running`` while a process holds the run's lock, else
+        ``stopped`` (killed before its first report: ``--resume`` it if it has a checkpoint)."""
+        if self.report and "status" in self.report:
+            return self.report["status"]
+        return "running" if in_use(self.path) else "stopped"
+
+
+def in_use(path: Path) -> bool:
+    """Whether a process holds ``path``'s lock (see :func:`dir_lock`); False where flock is missing."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    if not (Path(path) / LOCK).exists():
+        return False
+    with open(Path(path) / LOCK, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
 
 
 def not_a_folder(path: Path, what: str) -> str:

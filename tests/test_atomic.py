@@ -106,3 +106,14 @@ def test_sigkill_during_checkpoint_writes_leaves_only_loadable_files(tmp_path, l
             _loads(p)
     assert json.loads((run / "report.json").read_text())["status"] == "completed"
     assert torch.load(ckpt, weights_only=False)["trainer"]["step"] == done + 3
+
+
+def test_a_run_without_a_report_is_running_only_while_a_process_holds_it(tmp_path):
+    from pinnlab import runs
+
+    d = tmp_path / "run"
+    d.mkdir()
+    runs.write_json(d / runs.CONFIG, {"problem": "poisson1d", "config": {}})
+    with runs.dir_lock(d):
+        assert runs.load_run(d).status == "running"
+    assert runs.load_run(d).status == "stopped"  # killed before its first report: not running forever

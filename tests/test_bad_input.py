@@ -284,6 +284,18 @@ API_CASES = [
     ("layer kind whose forward_jet raises", lambda t: pl.solve("poisson1d", pl.SolveConfig(
         layer=_kind("torch-sin-of-jet", lambda a, b, first=False, init=None: _TorchSinOfJet(a, b)), **TINY_CONFIG_ARGS),
         out=t / "r"), pl.ConfigError),
+    ("a layer kind replacing a built-in one", lambda t: _kind("tanh", lambda a, b, first=False, init=None: None),
+     pl.ConfigError),
+    ("a layer kind name --layers cannot take", lambda t: _kind("a,b", lambda a, b, first=False, init=None: None),
+     pl.ConfigError),
+    ("reference axis outside the domain", lambda t: pl.Problem(
+        name="x", domain=pl.Box(t=(0, 1)), fields=("u",), residual=lambda f, p: f.u.t,
+        reference=pl.Reference("linspace", lambda p: ({"t": np.linspace(-1, 2, 31)}, {"u": np.zeros(31)}))
+    ).evaluation(), pl.ProblemError),
+    ("node on a problem with point data", lambda t: pl.solve(pl.Problem(
+        name="x", domain=pl.Box(t=(0, 1)), fields=("u",), residual=lambda f, p: f.u.t + f.u,
+        conditions=[pl.Initial(u=1.0), pl.PointData(np.array([[0.5]]), u=np.array([0.6]))],
+        exact=lambda t: torch.exp(-t)), pl.SolveConfig(solver="node"), out=t / "r"), pl.ConfigError),
     ("hard constraint missing a condition it enforces", lambda t: pl.solve(_ode(hard=lambda c, u: c.t * u),
                                                                             pl.SolveConfig(hard=True, **TINY_CONFIG_ARGS),
                                                                             out=t / "r"), pl.ProblemError),

@@ -239,3 +239,12 @@ def test_a_summary_of_pinn_and_node_runs_says_their_errors_are_other_measures():
     both = summary_markdown([{**row, "solver": "pinn"}, {**row, "solver": "node"}])
     assert "not the same measure" in both
     assert "not the same measure" not in summary_markdown([{**row, "solver": "pinn"}])
+
+
+def test_a_compare_folder_refuses_runs_of_a_problem_file_as_it_was_before_an_edit(tmp_path, write_problem):
+    tiny = SolveConfig(width=4, depth=1, steps=3, lbfgs_steps=0, points=16, boundary_points=1)
+    path = write_problem(VALID_PROBLEM.split("\n", 5)[-1], name="edited.py")
+    compare([str(path)], ["tanh"], seeds=1, config=tiny, out=tmp_path / "c", progress=False, plot=False)
+    path.write_text(path.read_text().replace("f.u.t + p.k * f.u", "f.u.t + 5 * p.k * f.u"))
+    with pytest.raises(RunError, match="before it was edited"):
+        compare([str(path)], ["tanh"], seeds=1, config=tiny, out=tmp_path / "c", progress=False, plot=False)

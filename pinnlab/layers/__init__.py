@@ -7,6 +7,7 @@ derivatives; one without it works through the autograd fallback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +26,27 @@ class LayerKind:
 
 
 LAYER_KINDS: dict[str, LayerKind] = {}
+BUILTIN_KINDS: set[str] = set()
 
 
 def register_layer(name: str, factory: Callable[..., torch.nn.Module], options: Mapping[str, Any] | None = None,
                    doc: str = "") -> None:
-    """Make ``--layer NAME`` (and ``Net(..., layer=NAME)``) build hidden layers with ``factory``."""
+    """Make ``--layer NAME`` (and ``Net(..., layer=NAME)``) build hidden layers with ``factory``.
+
+    A kind of one's own may be registered again (a problem file is imported more than once); a
+    built-in kind may not be replaced: reports and comparisons name runs by their kind."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+        raise ConfigError(f"layer kind name {name!r}: use letters, digits, '_', '-' and '.' (it goes in --layers a,b)")
+    _load_builtin()  # first: a later import of the built-ins must not replace a user's kind either
+    if name in BUILTIN_KINDS:
+        raise ConfigError(f"layer kind {name!r} is built in; register yours under another name")
+    LAYER_KINDS[name] = LayerKind(name, factory, dict(options or {}), doc)
+
+
+def register_builtin(name: str, factory: Callable[..., torch.nn.Module], options: Mapping[str, Any] | None = None,
+                     doc: str = "") -> None:
+    """How pinnlab's own layer modules register their kinds (which users may then not replace)."""
+    BUILTIN_KINDS.add(name)
     LAYER_KINDS[name] = LayerKind(name, factory, dict(options or {}), doc)
 
 

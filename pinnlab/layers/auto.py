@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, one_of
-from . import register_layer
+from . import register_builtin
 from .activations import ACTIVATIONS
 from .init import init_std, init_weight, xavier_default
 
@@ -79,5 +79,5 @@ def make_auto(in_features: int, out_features: int, first: bool = False, init: st
     return Auto(in_features, out_features, first, init, **options)
 
 
-register_layer("auto", make_auto, OPTIONS,
+register_builtin("auto", make_auto, OPTIONS,
                "autoactivated weights W = exp(A+) - exp(A-) (or tanh(S) exp(A)), then an activation; sign, c, activation")

@@ -7,7 +7,7 @@ import warnings
 import torch
 from torch import nn
 
-from . import register_layer
+from . import register_builtin
 from .activations import ACTIVATIONS, Activation
 from .init import init_weight, xavier_default
 
@@ -38,4 +38,4 @@ def _factory(act: Activation):
 
 
 for _name, _act in ACTIVATIONS.items():
-    register_layer(_name, _factory(_act), {}, f"Linear + {_act.doc or _name}, Xavier-normal init")
+    register_builtin(_name, _factory(_act), {}, f"Linear + {_act.doc or _name}, Xavier-normal init")

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, one_of
-from . import register_layer
+from . import register_builtin
 from .activations import ACTIVATIONS
 from .init import init_weight, xavier_default
 
@@ -95,6 +95,6 @@ def make_laaf(in_features: int, out_features: int, first: bool = False, init: st
     return LAAF(in_features, out_features, first, init, **options)
 
 
-register_layer("laaf", make_laaf, OPTIONS,
+register_builtin("laaf", make_laaf, OPTIONS,
                "adaptive activation act(n a (W x + b)), a per layer or per neuron, slope recovery; "
                "activation, mode, n, recovery")

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from . import register_layer
+from . import register_builtin
 from .activations import ACTIVATIONS
 from .init import init_weight
 
@@ -61,5 +61,5 @@ def make_sine(in_features: int, out_features: int, first: bool = False, init: st
     return Sine(in_features, out_features, first, init, omega0)
 
 
-register_layer("sine", make_sine, OPTIONS,
+register_builtin("sine", make_sine, OPTIONS,
                "SIREN: sin(omega0 (W x + b)), SIREN initialisation; omega0 measured on the built-in problems")

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, one_of
-from . import register_layer
+from . import register_builtin
 from .init import init_std, init_weight
 
 ALPHA_MODES = ("learn", "fixed", "nmn")
@@ -117,5 +117,5 @@ def make_yat(in_features: int, out_features: int, first: bool = False, init: str
     return Yat(in_features, out_features, first, init, **options)
 
 
-register_layer("yat", make_yat, OPTIONS,
+register_builtin("yat", make_yat, OPTIONS,
                "Yat-product neuron alpha (w.x + b)^2 / (|x - w|^2 + eps), no activation; eps, learn_eps, alpha")

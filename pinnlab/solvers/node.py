@@ -361,6 +361,9 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     options = parse_options(config.options)
     if config.hard:
         raise ConfigError("solver 'node' has no hard constraints (--hard is for --solver pinn)")
+    if any(c.kind == "point data" for c in problem.conditions):
+        raise ConfigError(f"problem {problem.name!r} has PointData, which the node solver does not use (it trains "
+                          f"on trajectories integrated from the equations); use --solver pinn to fit them")
     if config.weights:  # one loss term: a weight would be silently ignored
         raise ConfigError(f"solver 'node' has one loss term, the trajectory fit; --weight "
                           f"{', '.join(config.weights)} is for --solver pinn")
