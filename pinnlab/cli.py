@@ -109,6 +109,8 @@ _RUN_OPTIONS = [
     click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE",
                  help="Solver option (node: method, rtol, atol, trajectories, noise, ...; see README)."),
     click.option("--adjoint", is_flag=True, help="node: gradients by the adjoint method (same as --opt adjoint=true)."),
+    click.option("--init-from", default=None, metavar="RUN_DIR",
+                 help="Start from the trained network of RUN_DIR (same shape): train on, or continue in a parameter."),
 ]
 
 
@@ -122,7 +124,7 @@ def run_options(fn):
 def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth, steps, lbfgs_steps, lr, points,
                   boundary_points, sampler, resample_every, device, dtype, lbfgs_dtype, threads, derivatives,
                   compile_, hard, set_, weight, eval_every, early_stop, solver_opt, adjoint=False,
-                  checkpoint_every=500) -> SolveConfig:
+                  checkpoint_every=500, init_from=None) -> SolveConfig:
     """A validated SolveConfig from the command-line values."""
     return SolveConfig(solver=solver, layer=layer, layer_options=_pairs(layer_opt, "--layer-opt"),
                        init=init, layer_norm=layer_norm, width=width, depth=depth, steps=steps,
@@ -131,7 +133,7 @@ def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth
                        dtype=dtype, lbfgs_dtype=lbfgs_dtype, threads=threads, derivatives=derivatives,
                        compile=compile_, hard=hard, params=_numbers(set_, "--set"),
                        weights=_numbers(weight, "--weight"), eval_every=eval_every, early_stop=early_stop,
-                       checkpoint_every=checkpoint_every,
+                       checkpoint_every=checkpoint_every, init_from=init_from,
                        options={**_pairs(solver_opt, "--opt"), **({"adjoint": True} if adjoint else {})}).validate()
 
 

@@ -151,8 +151,8 @@ def run_state(path: Path, config: SolveConfig, spec: RunSpec | None = None) -> s
                            f"use another --out or the same parameters")
     stored = run.config.get("config", {})
     wanted = _json_roundtrip(config.to_dict())
-    if stored != wanted:
-        diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+    diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))  # a key added since: None
+    if diff:
         raise RunError(f"{str(path)!r} holds a run made with other options ({', '.join(diff)} differ); "
                        f"use another --out or the same options")
     if run.status in FINISHED:

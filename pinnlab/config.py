@@ -39,7 +39,9 @@ class SolveConfig:
       ``params`` overriding the problem's parameters;
     - execution: ``device`` (cpu, cuda), ``threads``, ``derivatives`` (auto, jets, autograd),
       ``compile`` (auto, on, off), ``checkpoint_every`` steps;
-    - ``solver`` ("pinn" or "node") and its ``options`` (node: README, "Neural ODEs").
+    - ``solver`` ("pinn" or "node") and its ``options`` (node: README, "Neural ODEs");
+    - ``init_from``: a run directory (same network shape) whose trained network this run starts from,
+      to train on, or to continue from one parameter value to the next.
     """
 
     solver: str = "pinn"
@@ -70,6 +72,7 @@ class SolveConfig:
     checkpoint_every: int = 500
     early_stop: int = 0               # stop Adam after this many evaluations without held-out improvement
     options: dict[str, Any] = field(default_factory=dict)  # solver-specific (node: see solvers/node.py OPTIONS)
+    init_from: str | None = None      # a run directory whose trained network this run starts from
 
     def validate(self) -> SolveConfig:
         if self.solver not in SOLVERS:
@@ -96,6 +99,8 @@ class SolveConfig:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ConfigError(f"{name.replace('_', '-')} must be a non-negative integer, got {v!r}")
+        if self.init_from is not None and not isinstance(self.init_from, str):
+            raise ConfigError(f"init-from must be a run directory, got {self.init_from!r}")
         if self.steps == 0 and self.lbfgs_steps == 0:  # 0 Adam steps is an L-BFGS-only run
             raise ConfigError("steps and lbfgs-steps are both 0: nothing would be trained")
         if self.threads > MAX_THREADS:  # a thread each: 100000 exhausts the process's address space mid-run

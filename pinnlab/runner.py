@@ -240,6 +240,11 @@ def prepare(problem: Problem, config: SolveConfig) -> tuple[Problem, SolveConfig
     """``problem`` with the run's parameters and ``config`` completed from its solver's recipe, both
     checked: every mistake that needs no training to find fails here, before anything is written."""
     config = config.resolved(_solver_recipe(problem, config.validate().solver))
+    if config.init_from is not None:  # a run to start from: one with a trained network, checked before any folder
+        config = dataclasses.replace(config, init_from=str(Path(config.init_from).resolve()))
+        if not (Path(config.init_from) / runs.CHECKPOINT).exists():
+            runs.load_run(config.init_from)  # says what is wrong with the folder, if anything
+            raise ConfigError(f"--init-from {config.init_from!r} has no checkpoint (a network) to start from")
     problem = problem.with_params(**config.params)
     check_options(layer_kind(config.layer), config.layer_options)
     _check_solver(problem, config)
@@ -279,6 +284,8 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
         runs.save_checkpoint(run_dir / runs.CHECKPOINT, state)
         runs.write_history(run_dir / runs.HISTORY, state["trainer"]["history"])
 
+    if ckpt is None and config.init_from is not None:
+        _start_from(task, config.init_from)
     trainer = Trainer(task, schedule, on_checkpoint, progress)
     if ckpt is not None:
         try:
@@ -323,6 +330,17 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
     if status in ("diverged", "failed"):
         raise RunFailed(f"run {'stopped' if status == 'failed' else status}: {message}", result)
     return result
+
+
+def _start_from(task, run_dir: str) -> None:
+    """The trained network of ``run_dir`` as the task's starting point (cast to the task's dtype)."""
+    state = runs.load_checkpoint(Path(run_dir) / runs.CHECKPOINT)["task"]["net"]
+    dtype = next(p.dtype for p in task.net.parameters())
+    try:
+        task.net.load_state_dict({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as e:  # another layer kind, width, depth or number of fields
+        raise ConfigError(f"--init-from {run_dir!r}: its network does not fit this run's "
+                          f"({' '.join(str(e).split())[:160]})") from None
 
 
 def _make_task(problem: Problem, config: SolveConfig):

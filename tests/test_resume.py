@@ -279,3 +279,20 @@ def test_resuming_from_an_edited_problem_file_says_so(tmp_path, write_problem):
     path.write_text(path.read_text().replace("grid=33", "grid=65"))
     with pytest.warns(UserWarning, match="has changed since run"):
         assert pl.resume(tmp_path / "run").report["status"] == "completed"
+
+
+def test_a_run_starts_from_another_runs_trained_network(tmp_path):
+    tiny = dict(points=32, boundary_points=4, width=6, depth=2, lbfgs_steps=0)
+    first = pl.solve("heat1d", pl.SolveConfig(steps=30, **tiny), out=tmp_path / "a")
+    # one Adam step at a negligible rate: the network it ends with is the one it started from
+    second = pl.solve("heat1d", pl.SolveConfig(steps=1, lr=1e-12, init_from=str(tmp_path / "a"), **tiny),
+                      out=tmp_path / "b")
+    x = torch.rand(9, 2)
+    torch.testing.assert_close(second.net(x), first.net(x), rtol=1e-5, atol=1e-6)
+    assert second.report["rel_l2"] == pytest.approx(first.report["rel_l2"], rel=1e-4)
+    with pytest.raises(pl.ConfigError, match="does not fit"):
+        pl.solve("heat1d", pl.SolveConfig(steps=1, init_from=str(tmp_path / "a"), **{**tiny, "width": 7}),
+                 out=tmp_path / "c")
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(pl.PinnlabError, match="does not exist"):
+        pl.solve("heat1d", pl.SolveConfig(steps=1, init_from=str(tmp_path / "nowhere"), **tiny), out=tmp_path / "d")
