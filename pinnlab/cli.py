@@ -84,13 +84,14 @@ _RUN_OPTIONS = [
     click.option("--layer-opt", multiple=True, metavar="KEY=VALUE", help="Option of the layer kind, e.g. omega0=3."),
     click.option("--init", default=None, help="Weight initialisation (xavier, he, lecun, orthogonal, default)."),
     click.option("--layer-norm", is_flag=True, help="Layer normalisation after every hidden layer."),
-    click.option("--width", type=int, default=None),
-    click.option("--depth", type=int, default=None),
+    click.option("--width", type=int, default=None, help="Units per hidden layer (default: the problem's recipe)."),
+    click.option("--depth", type=int, default=None, help="Hidden layers (default: the problem's recipe)."),
     click.option("--steps", type=int, default=None, help="Adam steps."),
     click.option("--lbfgs-steps", type=int, default=None, help="L-BFGS iterations after Adam (0: none)."),
     click.option("--lr", type=float, default=None, help="Adam learning rate."),
     click.option("--points", type=int, default=None, help="Interior collocation points."),
-    click.option("--boundary-points", type=int, default=None, help="Points per condition."),
+    click.option("--boundary-points", type=int, default=None,
+                 help="Points per condition, split between its faces (default: the problem's recipe)."),
     click.option("--sampler", default="sobol", help="sobol | lhs | uniform."),
     click.option("--resample-every", type=int, default=None, help="Draw new collocation points every N steps."),
     click.option("--device", default="cpu", help="cpu | cuda."),
@@ -102,7 +103,8 @@ _RUN_OPTIONS = [
     click.option("--hard", is_flag=True, help="Use the problem's hard-constraint output transform."),
     click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a problem parameter."),
     click.option("--weight", multiple=True, metavar="TERM=W", help="Loss weight: residual, conditions or a term name."),
-    click.option("--eval-every", type=int, default=250, help="Measure the error every N steps."),
+    click.option("--eval-every", type=int, default=250,
+                 help="Measure the error and held-out residual every N steps (also early stop's cadence)."),
     click.option("--checkpoint-every", type=int, default=500,
                  help="Write the checkpoint every N steps (what a kill -9 can lose)."),
     click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain."),
@@ -149,7 +151,7 @@ def _only_resume_options(ctx: click.Context) -> None:
 @click.argument("problem", required=False)
 @click.option("--layer", default=None, help="Layer kind (tanh, sine, yat, auto, ...).")
 @click.option("--solver", default="pinn", help="pinn | node.")
-@click.option("--seed", type=int, default=0)
+@click.option("--seed", type=int, default=0, help="Seed of all randomness (points, initialisation, resampling).")
 @run_options
 @click.option("--out", default=None, help="Run directory (must not exist). Default: runs/<problem>-...")
 @click.option("--resume", default=None, help="Continue an interrupted run directory.")
