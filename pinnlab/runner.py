@@ -130,9 +130,14 @@ def _sigterm_interrupts() -> Iterator[None]:
     def handler(signum, frame):
         raise KeyboardInterrupt
 
-    try:
-        old = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
+    # a caller with a policy of its own (a compare worker records the request) keeps it
+    old = None
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        try:
+            old = signal.signal(signal.SIGTERM, handler)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+    if old is None:
         yield
         return
     try:
