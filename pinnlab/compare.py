@@ -27,7 +27,7 @@ from typing import Any
 from . import runner, runs
 from .config import SOLVERS, SolveConfig
 from .errors import ConfigError, PinnlabError, RunError, one_of
-from .layers import layer_names
+from .layers import layer_kind, layer_names
 from .registry import get_problem
 
 SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
@@ -104,6 +104,7 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
     for layer in layers or ():
         if layer not in known:
             raise ConfigError(one_of("layer kind in --layers", layer, known))
+    options = _options_per_kind(layers, base.layer_options)
     grid, notes, sources = [], [], {}
     for source, problem in loaded.items():
         if sources.setdefault(problem.name, source) != source:  # runs are filed under the problem's name
@@ -115,7 +116,9 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
                     notes.append(f"skipped {problem.name} × node: the node solver needs an ODE problem")
                     continue
                 # each cell is checked as `pinnlab solve` would check it, before any folder is made
-                as_run, cfg = runner.prepare(problem, replace(base, layer=layer, solver=solver, seed=0))
+                cell = replace(base, layer=layer, solver=solver, seed=0,
+                               layer_options=options.get(layer, base.layer_options))
+                as_run, cfg = runner.prepare(problem, cell)
                 params = tuple(sorted(as_run.params.items()))
                 for seed in range(seeds):
                     grid.append((RunSpec(source, problem.name, cfg.layer, solver, seed, params),
@@ -123,6 +126,18 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
     if not grid:
         raise ConfigError("the grid is empty: " + "; ".join(notes))
     return grid, notes
+
+
+def _options_per_kind(layers: Sequence[str] | None, given: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each kind in ``layers`` gets the ``--layer-opt`` options it takes (``--layers tanh,sine --layer-opt
+    omega0=2``: sine's ω0); an option no kind there takes is an error, as a typo would be."""
+    if not layers or not given:
+        return {}
+    takes = {layer: set(layer_kind(layer).options) for layer in layers}
+    unused = [k for k in given if not any(k in t for t in takes.values())]
+    if unused:
+        raise ConfigError(f"--layer-opt {unused[0]!r}: no layer kind in --layers ({', '.join(layers)}) takes it")
+    return {layer: {k: v for k, v in given.items() if k in takes[layer]} for layer in layers}
 
 
 def _json_roundtrip(d: dict) -> dict:

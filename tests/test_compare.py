@@ -248,3 +248,15 @@ def test_a_compare_folder_refuses_runs_of_a_problem_file_as_it_was_before_an_edi
     path.write_text(path.read_text().replace("f.u.t + p.k * f.u", "f.u.t + 5 * p.k * f.u"))
     with pytest.raises(RunError, match="before it was edited"):
         compare([str(path)], ["tanh"], seeds=1, config=tiny, out=tmp_path / "c", progress=False, plot=False)
+
+
+def test_layer_options_go_to_the_kinds_that_take_them(tmp_path):
+    tiny = SolveConfig(width=4, depth=1, steps=2, lbfgs_steps=0, points=16, boundary_points=2,
+                       layer_options={"omega0": 2.0})
+    comp = compare(["poisson1d"], ["tanh", "sine"], seeds=1, config=tiny, out=tmp_path / "c", progress=False,
+                   plot=False)
+    given = {json.loads((d / "config.json").read_text())["config"]["layer"]:
+             json.loads((d / "config.json").read_text())["config"]["layer_options"] for d in comp.runs}
+    assert given == {"tanh": {}, "sine": {"omega0": 2.0}}
+    with pytest.raises(ConfigError, match="no layer kind in --layers"):
+        compare(["poisson1d"], ["tanh", "yat"], seeds=1, config=tiny, out=tmp_path / "d", progress=False, plot=False)
