@@ -49,6 +49,7 @@ class RunSpec:
     solver: str
     seed: int
     params: tuple = ()  # the problem's parameters as run, (name, value) pairs
+    digest: str | None = None  # a problem file's SHA-256 (None for built-ins)
 
     @property
     def relpath(self) -> Path:
@@ -110,6 +111,7 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
         if sources.setdefault(problem.name, source) != source:  # runs are filed under the problem's name
             raise ConfigError(f"{sources[problem.name]!r} and {source!r} are both problems named {problem.name!r}; "
                               f"compare them into separate --out folders")
+        digest = runner._file_digest(source)
         for layer in layers or [None]:
             for solver in solvers:
                 if solver == "node" and problem.kind != "ODE":
@@ -121,7 +123,7 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
                 as_run, cfg = runner.prepare(problem, cell)
                 params = tuple(sorted(as_run.params.items()))
                 for seed in range(seeds):
-                    grid.append((RunSpec(source, problem.name, cfg.layer, solver, seed, params),
+                    grid.append((RunSpec(source, problem.name, cfg.layer, solver, seed, params, digest),
                                  replace(cfg, seed=seed)))
     if not grid:
         raise ConfigError("the grid is empty: " + "; ".join(notes))
@@ -157,7 +159,7 @@ def run_state(path: Path, config: SolveConfig, spec: RunSpec | None = None) -> s
         if source != spec.problem:
             raise RunError(f"{str(path)!r} holds a run of {source!r}, not of {spec.problem!r}; use another --out")
         digest = run.config.get("problem_sha256")
-        if digest is not None and digest != runner._file_digest(spec.problem):
+        if digest is not None and digest != spec.digest:
             raise RunError(f"{str(path)!r} holds a run of {spec.problem!r} as it was before it was edited; use "
                            f"another --out (or delete that run to run it again)")
         params = run.config.get("problem_params")

@@ -162,13 +162,7 @@ def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | N
         if run.status == "diverged":  # its checkpoint is the last good state: resuming repeats the same step
             raise RunError(f"run {str(run_dir)!r} diverged ({run.report.get('message', '')}); resuming would "
                            f"repeat the same step: start a new run with other options (e.g. a lower --lr)")
-        try:
-            config = SolveConfig.from_dict(run.config["config"]).validate()
-            problem = _problem_of(run_dir, run.config, problem).with_params(
-                **run.config.get("problem_params", config.params))
-        except (KeyError, TypeError) as e:
-            raise RunError(f"run {str(run_dir)!r} has an incompatible config.json "
-                           f"({'missing ' + str(e) if isinstance(e, KeyError) else e})") from None
+        problem, config = _rebuild(run_dir, run, problem)
         ckpt_path = run_dir / runs.CHECKPOINT
         if not ckpt_path.exists():
             raise RunError(f"run {str(run_dir)!r} has no checkpoint yet: it cannot be resumed (start it again)")
@@ -181,12 +175,7 @@ def load_result(run_dir: str | Path, problem: Problem | None = None) -> Result:
     Problem defined in Python)."""
     run_dir = Path(run_dir)
     run = runs.load_run(run_dir)
-    try:
-        config = SolveConfig.from_dict(run.config["config"]).validate()
-        problem = _problem_of(run_dir, run.config, problem).with_params(
-            **run.config.get("problem_params", config.params))
-    except (KeyError, TypeError) as e:
-        raise RunError(f"run {str(run_dir)!r} has an incompatible config.json ({e})") from None
+    problem, config = _rebuild(run_dir, run, problem)
     ckpt = runs.load_checkpoint(run_dir / runs.CHECKPOINT)
     task = _make_task(problem, config)
     try:
@@ -211,6 +200,17 @@ def _builtin_source(problem: Problem) -> str | None:
     same = builtin is not None and all(getattr(builtin, f.name) == getattr(problem, f.name)
                                        for f in dataclasses.fields(Problem) if f.name != "params")
     return problem.name if same else None
+
+
+def _rebuild(run_dir: Path, run: runs.Run, given: Problem | None) -> tuple[Problem, SolveConfig]:
+    """A run's problem (with the parameters it ran with) and config, from its config.json."""
+    try:
+        config = SolveConfig.from_dict(run.config["config"]).validate()
+        problem = _problem_of(run_dir, run.config, given).with_params(**run.config.get("problem_params", config.params))
+    except (KeyError, TypeError) as e:
+        raise RunError(f"run {str(run_dir)!r} has an incompatible config.json "
+                       f"({'missing ' + str(e) if isinstance(e, KeyError) else e})") from None
+    return problem, config
 
 
 def _problem_of(run_dir: Path, saved: dict, given: Problem | None) -> Problem:

@@ -24,7 +24,6 @@ from .errors import RunError
 
 CONFIG, REPORT, HISTORY, CHECKPOINT, PREDICTIONS = (
     "config.json", "report.json", "history.csv", "checkpoint.pt", "predictions.npz")
-STATUSES = ("running", "stopped", "completed", "interrupted", "diverged", "failed")
 LOCK = ".lock"
 
 

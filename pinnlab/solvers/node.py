@@ -20,6 +20,7 @@ from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
 from torchdiffeq._impl.odeint import SOLVERS as ODE_METHODS
 
+from ..conditions import PointData
 from ..config import SolveConfig
 from ..errors import ConfigError, one_of
 from ..metrics import field_errors, rel_l2
@@ -361,7 +362,7 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     options = parse_options(config.options)
     if config.hard:
         raise ConfigError("solver 'node' has no hard constraints (--hard is for --solver pinn)")
-    if any(c.kind == "point data" for c in problem.conditions):
+    if any(isinstance(c, PointData) for c in problem.conditions):
         raise ConfigError(f"problem {problem.name!r} has PointData, which the node solver does not use (it trains "
                           f"on trajectories integrated from the equations); use --solver pinn to fit them")
     if config.weights:  # one loss term: a weight would be silently ignored
