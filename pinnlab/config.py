@@ -14,7 +14,6 @@ from .derivatives import ENGINES
 from .errors import ConfigError, one_of
 from .geometry import SAMPLERS
 
-SOLVERS = ("pinn", "node")
 DEVICES = ("cpu", "cuda")
 MAX_THREADS = 1024  # far beyond any machine's cores; the bound only stops absurd values
 DTYPES = ("float32", "float64")
@@ -39,7 +38,7 @@ class SolveConfig:
       ``params`` overriding the problem's parameters;
     - execution: ``device`` (cpu, cuda), ``threads``, ``derivatives`` (auto, jets, autograd),
       ``compile`` (auto, on, off), ``checkpoint_every`` steps;
-    - ``solver`` ("pinn" or "node") and its ``options`` (node: README, "Neural ODEs");
+    - ``solver`` (a registered solver: "pinn", "node", ...) and its ``options`` (node: README, "Neural ODEs");
     - ``init_from``: a run directory (same network shape) whose trained network this run starts from,
       to train on, or to continue from one parameter value to the next.
     """
@@ -75,8 +74,8 @@ class SolveConfig:
     init_from: str | None = None      # a run directory whose trained network this run starts from
 
     def validate(self) -> SolveConfig:
-        if self.solver not in SOLVERS:
-            raise ConfigError(one_of("solver", self.solver, SOLVERS))
+        from .solvers.registry import get_solver  # here: the solvers import this module
+        get_solver(self.solver)  # one line naming the registered solvers if it is not one
         if self.device not in DEVICES:
             raise ConfigError(one_of("device", self.device, DEVICES))
         if self.device == "cuda" and not torch.cuda.is_available():
@@ -145,3 +144,7 @@ class SolveConfig:
     @property
     def torch_dtype(self) -> torch.dtype:
         return getattr(torch, self.dtype)
+
+    @property
+    def torch_lbfgs_dtype(self) -> torch.dtype:
+        return getattr(torch, self.lbfgs_dtype)

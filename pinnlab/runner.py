@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import importlib
 import io
 import platform
 import shutil
@@ -30,6 +29,8 @@ from .errors import ConfigError, PinnlabError, RunError
 from .layers import check_options, layer_kind
 from .problem import Problem
 from .registry import builtin_problems, get_problem
+from .solvers.base import SolverTask, model_state
+from .solvers.registry import get_solver
 from .solvers.training import Diverged, Interrupted, Schedule, Trainer, TrainState
 
 
@@ -179,7 +180,7 @@ def load_result(run_dir: str | Path, problem: Problem | None = None) -> Result:
     ckpt = runs.load_checkpoint(run_dir / runs.CHECKPOINT)
     task = _make_task(problem, config)
     try:
-        saved = next(t.dtype for t in ckpt["task"]["net"].values() if t.is_floating_point())
+        saved = next(t.dtype for t in model_state(ckpt["task"]).values() if t.is_floating_point())
         task.to_dtype(saved)  # L-BFGS's dtype when it ran, else the Adam stage's
         task.load_state_dict(ckpt["task"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
@@ -244,7 +245,8 @@ def _file_digest(source: str | None) -> str | None:
 def prepare(problem: Problem, config: SolveConfig) -> tuple[Problem, SolveConfig]:
     """``problem`` with the run's parameters and ``config`` completed from its solver's recipe, both
     checked: every mistake that needs no training to find fails here, before anything is written."""
-    config = config.resolved(_solver_recipe(problem, config.validate().solver))
+    spec = get_solver(config.validate().solver)
+    config = config.resolved(spec.default_recipe(problem))
     if config.init_from is not None:  # a run to start from: one with a trained network, checked before any folder
         config = dataclasses.replace(config, init_from=str(Path(config.init_from).resolve()))
         if not (Path(config.init_from) / runs.CHECKPOINT).exists():
@@ -252,27 +254,38 @@ def prepare(problem: Problem, config: SolveConfig) -> tuple[Problem, SolveConfig
             raise ConfigError(f"--init-from {config.init_from!r} has no checkpoint (a network) to start from")
     problem = problem.with_params(**config.params)
     check_options(layer_kind(config.layer), config.layer_options)
-    _check_solver(problem, config)
+    spec.check(problem, config)  # solver-specific options fail before the run directory exists
     _ = problem.requests  # the residual's dry run (cached)
     return problem, config
 
 
-def _solver_recipe(problem: Problem, solver: str):
-    """The defaults for this solver: a solver module may adapt the problem's (PINN) recipe via ``recipe(problem)``."""
-    module = importlib.import_module(f".solvers.{solver}", __package__)
-    return getattr(module, "recipe", lambda p: p.recipe)(problem)
+# what a checkpoint belongs to: a checkpoint whose run differs in any of these is not resumed
+IDENTITY_KEYS = ("solver", "layer", "layer_options", "width", "depth", "hard", "seed", "dtype", "lbfgs_dtype",
+                 "init", "layer_norm")
 
 
-def _check_solver(problem: Problem, config: SolveConfig) -> None:
-    check = getattr(importlib.import_module(f".solvers.{config.solver}", __package__), "check_config", None)
-    if check is not None:  # solver-specific options fail before the run directory exists
-        check(problem, config)
+def _identity(problem: Problem, config: SolveConfig) -> dict[str, Any]:
+    cfg = config.to_dict()
+    return {"problem": problem.name, "params": dict(problem.params), **{k: cfg[k] for k in IDENTITY_KEYS}}
+
+
+def _check_identity(run_dir: Path, ckpt: dict, problem: Problem, config: SolveConfig) -> None:
+    """A checkpoint resumes only the run it was written by (checkpoints from before this record: any)."""
+    saved, now = ckpt.get("belongs_to"), _identity(problem, config)
+    if saved is None or saved == now:
+        return
+    diff = [k for k in now if saved.get(k) != now[k]]
+    what = ", ".join(f"{k} {saved.get(k)!r} in the checkpoint, {now[k]!r} in {runs.CONFIG}" for k in diff[:3])
+    raise RunError(f"run {str(run_dir)!r}: {runs.CHECKPOINT} belongs to another run ({what}); "
+                   f"it is not resumed")
 
 
 def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | None,
              progress: Callable[[TrainState, dict], None] | None) -> Result:
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
+    if ckpt is not None:
+        _check_identity(run_dir, ckpt, problem, config)
     try:
         task = _make_task(problem, config)
     except (MemoryError, RuntimeError) as e:  # e.g. --width 100000000: the allocator's refusal, as one line
@@ -281,12 +294,13 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
         raise ConfigError(f"not enough memory to build this run (width {config.width}, depth {config.depth}, "
                           f"{config.points} points): {' '.join(str(e).split())[:160]}") from None
     schedule = Schedule(steps=config.steps, lbfgs_steps=config.lbfgs_steps, lr=config.lr,
-                        lbfgs_dtype=getattr(torch, config.lbfgs_dtype), resample_every=config.resample_every or 0,
+                        lbfgs_dtype=config.torch_lbfgs_dtype, resample_every=config.resample_every or 0,
                         eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
                         early_stop=config.early_stop)
+    identity = _identity(problem, config)
 
     def on_checkpoint(state: dict) -> None:
-        runs.save_checkpoint(run_dir / runs.CHECKPOINT, state)
+        runs.save_checkpoint(run_dir / runs.CHECKPOINT, {**state, "belongs_to": identity})
         runs.write_history(run_dir / runs.HISTORY, state["trainer"]["history"])
 
     if ckpt is None and config.init_from is not None:
@@ -306,58 +320,81 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
         status, message = "interrupted", f"interrupted by {e}"
     except Diverged as e:
         status, message = "diverged", str(e)
-        trainer._load_best()
+        trainer.load_best()
         on_checkpoint(trainer.checkpoint())
     except PinnlabError as e:
-        if not (run_dir / runs.CHECKPOINT).exists():
+        st = trainer.state
+        if st.step + st.lbfgs_iters == 0 and not st.history:
             raise  # found at the first step: bad input (solve removes the directory)
-        # e.g. a residual that raises on later points: a failed run; its last checkpoint is kept (the
-        # state at the failure may sit mid line search), and a fixed problem file can resume from it
+        # e.g. a residual that raises on later points: a failed run. The last checkpoint is kept (the state
+        # at the failure may sit mid line search); before the first one, the state the failing step began
+        # from is one (Adam's parameters are unchanged by a step that raised), so trained work is never lost
+        if not (run_dir / runs.CHECKPOINT).exists():
+            on_checkpoint(trainer.checkpoint())
         status = "failed"
-        message = f"{e} (at step {trainer.state.step + trainer.state.lbfgs_iters + 1})"
+        message = f"{e} (at step {st.step + st.lbfgs_iters + 1})"
     try:
         report = _report(problem, config, task, trainer, status, message)
-    except PinnlabError:
-        if status != "failed":
-            raise
-        report = _report(problem, config, task, trainer, status, message, measured=False)  # it fails again
-    err = report.get("rel_l2")
-    if status == "completed" and isinstance(err, float) and not np.isfinite(err):  # a NaN is no result
-        status = report["status"] = "failed"
-        message = report["message"] = (f"the trained {config.solver} gives rel L2 {err} against the reference: its "
-                                       f"prediction is not finite at some evaluation points")
+    except PinnlabError as e:
+        if status != "failed":  # the problem fails on the evaluation points or the report's own figures
+            status, message = "failed", f"{e} (while measuring the trained {config.solver} for its report)"
+        report = _report(problem, config, task, trainer, status, message, measured=False)
+    _judge(report, config)
+    status = report["status"]
     runs.write_json(run_dir / runs.REPORT, report)
     if status == "completed":
         _save_predictions(run_dir, task)
     result = Result(run_dir, report, task.net, problem, trainer.state.history)
     if status == "interrupted":
-        raise RunInterrupted(message, result)
+        raise RunInterrupted(report["message"], result)
     if status in ("diverged", "failed"):
-        raise RunFailed(f"run {'stopped' if status == 'failed' else status}: {message}", result)
+        raise RunFailed(f"run {'stopped' if status == 'failed' else status}: {report['message']}", result)
     return result
 
 
-def _start_from(task, run_dir: str) -> None:
-    """The trained network of ``run_dir`` as the task's starting point (cast to the task's dtype)."""
-    state = runs.load_checkpoint(Path(run_dir) / runs.CHECKPOINT)["task"]["net"]
+def _judge(report: dict[str, Any], config: SolveConfig) -> None:
+    """A completed run whose kept state has no finite loss or error is no result; one whose best state is
+    its first never lowered its loss (said as a warning: e.g. --lr far too high)."""
+    if report["status"] != "completed":
+        return
+    loss, err = report.get("final_loss"), report.get("rel_l2")
+    if isinstance(loss, float) and not np.isfinite(loss):
+        report["status"] = "diverged"
+        report["message"] = f"the loss at the state kept is {loss}: the {config.solver} diverged"
+    elif isinstance(err, float) and not np.isfinite(err):
+        report["status"] = "failed"
+        report["message"] = (f"the trained {config.solver} gives rel L2 {err} against the reference: its "
+                             f"prediction is not finite at some evaluation points")
+    elif report.get("best_step") == 1 and report["steps"] > 1:
+        report.setdefault("warnings", []).append(
+            f"the best state is the network after its first step: {report['steps']} steps never lowered the loss "
+            f"(lr {config.lr}); the run has not trained")
+
+
+def _start_from(task: SolverTask, run_dir: str) -> None:
+    """The trained model of ``run_dir`` as the task's starting point, cast to the task's dtype: its network
+    (which must fit), and any other part both runs' models have in the same shape."""
+    state = model_state(runs.load_checkpoint(Path(run_dir) / runs.CHECKPOINT)["task"])
     dtype = next(p.dtype for p in task.net.parameters())
+    state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
     try:
-        task.net.load_state_dict({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()})
+        task.net.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("net.")})
     except RuntimeError as e:  # another layer kind, width, depth or number of fields
         raise ConfigError(f"--init-from {run_dir!r}: its network does not fit this run's "
                           f"({' '.join(str(e).split())[:160]})") from None
+    own = task.model.state_dict()
+    extras = {k: v for k, v in state.items() if not k.startswith("net.") and k in own and own[k].shape == v.shape}
+    task.model.load_state_dict(extras, strict=False)
 
 
-def _make_task(problem: Problem, config: SolveConfig):
-    """Each solver module exposes ``make_task(problem, config)`` returning a Trainer Task that also has
-    ``final_report()`` (report keys) and ``predictions()`` (arrays for predictions.npz)."""
-    module = importlib.import_module(f".solvers.{config.solver}", __package__)
-    return module.make_task(problem, config)
+def _make_task(problem: Problem, config: SolveConfig) -> SolverTask:
+    return get_solver(config.solver).make_task(problem, config)
 
 
 def _report(problem, config, task, trainer, status, message, measured: bool = True) -> dict[str, Any]:
     """report.json; ``measured=False`` leaves out the errors and losses (a problem that fails to evaluate)."""
     st = trainer.state
+    spec = get_solver(config.solver)
     final = task.final_report() if measured else {"rel_l2": None, "max_abs_error": None, "heldout_residual": None}
     final_terms = {k: float(v.detach()) for k, v in task.loss_terms().items()} if measured else {}
     return {
@@ -367,11 +404,12 @@ def _report(problem, config, task, trainer, status, message, measured: bool = Tr
         "wall_s": round(st.wall_s, 3), "ms_per_step": round(1e3 * st.adam_s / max(st.step - st.compile_steps, 1), 4),
         "compile_s": round(st.compile_s, 3),
         **final, "final_loss": sum(final_terms.values()) if measured else None, "final_loss_terms": final_terms,
-        "best_loss": st.best_loss if np.isfinite(st.best_loss) else None,
+        "best_loss": st.best_loss if np.isfinite(st.best_loss) else None, "best_step": st.best_step,
         "adam_stop_reason": st.adam_stop or ("not reached" if st.step < config.steps else "step budget"),
         "lbfgs_stop_reason": st.lbfgs_stop or ("not run" if config.lbfgs_steps == 0 else "not reached"),
         "params": problem.params, "reference": problem.reference_method,
-        "width": config.width, "depth": config.depth, "versions": versions(),
+        "width": config.width, "depth": config.depth, "figure_kind": spec.figure_kind, "measure": spec.measure,
+        "versions": versions(),
     }
 
 

@@ -5,6 +5,7 @@ import torch
 
 import pinnlab as pl
 from pinnlab.solvers.compiling import AUTO_MIN_STEPS, Compiled, should_compile
+from pinnlab.solvers.steps import CompiledStep
 
 
 def test_auto_compiles_long_jet_runs_only():
@@ -116,8 +117,9 @@ def test_compiled_loss_and_gradients_equal_eager(layer, compile_device):
     sum(eager.values()).backward()
     eager_grads = [p.grad.clone() for p in task.parameters()]
     task.net.zero_grad(set_to_none=True)
-    compiled = task.loss_terms_and_grads()
-    assert task.compiled
+    mode = task.step_mode("lbfgs")
+    compiled = mode.loss_and_grads(lambda t: sum(t.values()))
+    assert mode.compiles and mode.active
     assert list(compiled) == list(eager)  # the same terms (slope recovery included for laaf)
     for k in eager:
         assert compiled[k].device.type == compile_device
@@ -138,9 +140,9 @@ def test_the_jet_loss_is_traced_once_not_again_on_the_second_step():
                                              dtype="float64").resolved(problem.recipe))
     counter = CompileCounter()
     torch._dynamo.reset()
-    loss = torch.compile(task._loss_impl, backend=counter)
+    loss = torch.compile(task.loss_terms, backend=counter)
     for _ in range(3):
-        loss(task.x_res, *task.x_cond)
+        loss()
     assert counter.frame_count == 1
 
 
@@ -188,7 +190,8 @@ def _eager_then_compiled(task):
     sum(eager.values()).backward()
     eager_grads = [p.grad.clone() for p in task.parameters()]
     task.net.zero_grad(set_to_none=True)
-    return eager, eager_grads, task.loss_terms_and_grads()
+    mode = task.step_mode("lbfgs")
+    return eager, eager_grads, mode.loss_and_grads(lambda t: sum(t.values())), mode
 
 
 @pytest.mark.slow
@@ -197,9 +200,10 @@ def test_chunked_compiled_step_equals_the_eager_whole_set(monkeypatch, layer, ha
     from pinnlab.registry import get_problem
     # 8 wide, float64, 4 jet components: 256 bytes a point; 2 KiB chunks split 64 points in 8
     task = _task(monkeypatch, get_problem("burgers"), 2048, layer=layer, hard=hard)
-    assert task._chunk == 8
-    eager, eager_grads, compiled = _eager_then_compiled(task)
-    assert task.compiled and task._chunk == 8  # the check found the residual pointwise
+    assert task.chunk == 8
+    eager, eager_grads, compiled, mode = _eager_then_compiled(task)
+    assert mode.active and mode.whole is None  # the check found the residual pointwise: still in chunks
+    assert task.final_report()["chunk_points"] == 8
     assert list(compiled) == list(eager)  # all terms, residual first (conditions and slope recovery apart)
     for k in eager:
         torch.testing.assert_close(compiled[k], eager[k].detach(), rtol=1e-10, atol=1e-14)
@@ -217,10 +221,11 @@ def test_a_residual_coupling_points_is_not_chunked(monkeypatch, residual):
                          residual=residual,
                          conditions=[pl.Initial(u=1.0)], exact=lambda t, p: torch.exp(-p.k * t))
     task = _task(monkeypatch, problem, 2048)  # 128 bytes a point: chunks of 16
-    assert task._chunk is not None
+    assert task.chunk is not None
     with pytest.warns(UserWarning, match="couples collocation points"):
-        eager, eager_grads, compiled = _eager_then_compiled(task)
-    assert task._chunk is None and task.compiled
+        eager, eager_grads, compiled, mode = _eager_then_compiled(task)
+    assert mode.whole is not None and mode.active and task.final_report()["chunk_points"] is None
+    assert isinstance(task.step_mode("lbfgs"), CompiledStep)  # a later phase is not chunked either
     torch.testing.assert_close(compiled["residual"], eager["residual"].detach(), rtol=1e-10, atol=1e-14)
     for p, g in zip(task.parameters(), eager_grads):
         torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
@@ -341,4 +346,4 @@ def test_a_yat_net_is_compiled_with_the_inductor_options_its_layers_ask_for():
         cfg = pl.SolveConfig(layer=layer, width=8, depth=2, points=64, boundary_points=8, steps=10,
                              compile="on").resolved(prob.recipe)
         task = make_task(prob, cfg)
-        assert task._fused.options.get("realize_reads_threshold") == wanted
+        assert task.step_mode("lbfgs").fn.options.get("realize_reads_threshold") == wanted

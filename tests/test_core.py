@@ -170,22 +170,25 @@ def test_readme_example_runs(tmp_path, monkeypatch):
 def test_a_stalled_float32_lbfgs_says_how_to_continue():
     import math
 
+    from pinnlab.solvers.base import Model, SolverTask
     from pinnlab.solvers.training import Schedule, Trainer
 
-    class Flat:  # a gradient but a value that never changes: L-BFGS stops on its change tolerance
+    class Flat(SolverTask):  # a gradient but a value that never changes: L-BFGS stops on its change tolerance
         def __init__(self):
-            self.w = torch.nn.Parameter(torch.tensor([1.0]))
-
-        def parameters(self):
-            return [self.w]
+            self.model = Model(torch.nn.Linear(1, 1, bias=False))
 
         def loss_terms(self):
-            return {"residual": 1e-3 + (self.w - self.w.detach()).sum()}
+            w = self.net.weight
+            return {"residual": 1e-3 + (w - w.detach()).sum()}
+
+        def to_dtype(self, dtype): self.model.to(dtype)
+        def evaluate(self): return {"rel_l2": math.nan}
+        def final_report(self): return {}
+        def predictions(self): return {}
 
     for dtype, hint in ((torch.float32, True), (torch.float64, False)):
         trainer = Trainer(Flat(), Schedule(steps=0, lbfgs_steps=50, lr=1e-3, lbfgs_dtype=dtype), lambda c: None)
         trainer.optimizer = trainer._make_optimizer("lbfgs")
-        trainer.task.evaluate = lambda: {"rel_l2": math.nan}
         trainer._lbfgs(stop=False)
         reason = trainer.state.lbfgs_stop
         assert reason and ("--lbfgs-dtype float64" in reason) == hint, reason

@@ -203,9 +203,9 @@ def _inductor(graph: torch.fx.GraphModule, leaves: list[torch.Tensor], options: 
         return torch._inductor.compile(graph, leaves, options=options)
 
 
-def _tensors_and_lists(args: tuple) -> tuple[list[torch.Tensor], tuple[int, ...]] | None:
-    """The tensors of ``args`` when it holds only tensors and lists of tensors (a solver step's
-    arguments), with its structure as list lengths (-1: a tensor); else None. A shortcut past
+def _tensors_and_lists(args: tuple) -> tuple[list[torch.Tensor], tuple] | None:
+    """The tensors of ``args`` when it holds only tensors and lists or tuples of tensors (a solver
+    step's arguments), with its structure as their lengths (-1: a tensor); else None. A shortcut past
     pytree's flatten and its spec's hash: for the 35 tensors of the small Burgers step with Adam's
     state, 2.645 -> 2.581 ms a call (shuffled A/B; the raw graph 2.490)."""
     leaves: list[torch.Tensor] = []
@@ -214,9 +214,9 @@ def _tensors_and_lists(args: tuple) -> tuple[list[torch.Tensor], tuple[int, ...]
         if isinstance(a, torch.Tensor):
             leaves.append(a)
             structure.append(-1)
-        elif isinstance(a, list) and all(isinstance(t, torch.Tensor) for t in a):
+        elif isinstance(a, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in a):
             leaves.extend(a)
-            structure.append(len(a))
+            structure.append(len(a) if type(a) is list else (type(a), len(a)))  # a Points batch is a tuple
         else:
             return None
     return leaves, tuple(structure)
@@ -240,27 +240,28 @@ def _with_cpp_wrapper(graph: torch.fx.GraphModule, leaves: list[torch.Tensor], o
 
 
 class _Objective(nn.Module):
-    """Holds ``net`` so that torch.func can swap its parameters while ``fn`` runs."""
+    """Holds ``model`` so that torch.func can swap its parameters while ``fn`` runs."""
 
-    def __init__(self, net: nn.Module, fn: Callable[..., dict[str, torch.Tensor]]):
+    def __init__(self, model: nn.Module, fn: Callable[..., dict[str, torch.Tensor]]):
         super().__init__()
-        self.net, self.fn = net, fn
+        self.model, self.fn = model, fn
 
     def forward(self, *args: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         terms = self.fn(*args)
         return sum(terms.values()), terms
 
 
-def value_and_grad(net: nn.Module, fn: Callable[..., dict[str, torch.Tensor]]
+def value_and_grad(model: nn.Module, fn: Callable[..., dict[str, torch.Tensor]]
                    ) -> Callable[..., tuple[list[torch.Tensor], dict[str, torch.Tensor]]]:
-    """``fn(*args)``, a dict of loss terms computed through ``net``, as ``g(params, *args) ->
-    (grads, terms)``: the gradient of the terms' sum with respect to ``params`` (the values of
-    ``net``'s trainable parameters, in ``net.parameters()`` order) and the terms, detached."""
-    names = [n for n, p in net.named_parameters() if p.requires_grad]
-    holder = _Objective(net, fn)
+    """``fn(*args)``, a dict of loss terms computed through ``model`` (a run's whole trainable
+    container), as ``g(params, *args) -> (grads, terms)``: the gradient of the terms' sum with respect
+    to ``params`` (the values of ``model``'s trainable parameters, in ``model.parameters()`` order)
+    and the terms, detached."""
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    holder = _Objective(model, fn)
 
     def objective(params: list[torch.Tensor], *args: Any):
-        return torch.func.functional_call(holder, {f"net.{n}": p for n, p in zip(names, params)}, args)
+        return torch.func.functional_call(holder, {f"model.{n}": p for n, p in zip(names, params)}, args)
 
     grad_fn = torch.func.grad_and_value(objective, has_aux=True)
 

@@ -26,78 +26,45 @@ from ..errors import ConfigError, one_of
 from ..metrics import field_errors, rel_l2
 from ..nets import Net
 from ..problem import Problem, Recipe
+from .base import Model, SolverTask
 from .node_data import OdeSystem, initial_states, integrate, ode_system
+from .registry import SolverOption, SolverSpec, register_solver
 
 METHODS = tuple(m for m in ODE_METHODS if m != "scipy_solver")  # scipy_solver has no autograd
 HELDOUT_TRAJECTORIES = 4
 HELDOUT_STATES = 2000
 VF_GRID = 21
 
-# name: (type, default, check, what is allowed)
-OPTIONS: dict[str, tuple[type, Any, Any, str]] = {
-    "method": (str, "dopri5", lambda v: v in METHODS, ", ".join(METHODS)),
-    "rtol": (float, 1e-5, lambda v: 0 < v < 1, "a number in (0, 1)"),
-    "atol": (float, 1e-6, lambda v: 0 < v < 1, "a number in (0, 1)"),
-    "adjoint": (bool, False, lambda v: True, "true or false"),
-    "trajectories": (int, 8, lambda v: v >= 1, "an integer >= 1"),
-    "noise": (float, 0.0, lambda v: 0 <= v < 10, "a number in [0, 10)"),
-    "samples": (int, 101, lambda v: v >= 2, "an integer >= 2"),
-    "irregular": (bool, False, lambda v: True, "true or false"),
-    "window": (int, 10, lambda v: v >= 2, "an integer >= 2"),
-    "batch": (int, 64, lambda v: v >= 1, "an integer >= 1"),
-    "train_until": (float, 0.6, lambda v: 0 < v <= 1, "a number in (0, 1]"),
-    "ic_spread": (float, 0.3, lambda v: v >= 0, "a number >= 0"),
-    "time": (bool, False, lambda v: True, "true or false (f depends on t as well as y)"),
+OPTIONS: dict[str, SolverOption] = {
+    "method": SolverOption(str, "dopri5", lambda v: v in METHODS, ", ".join(METHODS), "torchdiffeq integration method"),
+    "rtol": SolverOption(float, 1e-5, lambda v: 0 < v < 1, "a number in (0, 1)", "relative tolerance"),
+    "atol": SolverOption(float, 1e-6, lambda v: 0 < v < 1, "a number in (0, 1)", "absolute tolerance"),
+    "adjoint": SolverOption(bool, False, lambda v: True, "true or false", "adjoint gradients (odeint_adjoint)"),
+    "trajectories": SolverOption(int, 8, lambda v: v >= 1, "an integer >= 1", "training trajectories"),
+    "noise": SolverOption(float, 0.0, lambda v: 0 <= v < 10, "a number in [0, 10)",
+                          "Gaussian noise on observations, relative to each state's spread"),
+    "samples": SolverOption(int, 101, lambda v: v >= 2, "an integer >= 2", "observations per trajectory"),
+    "irregular": SolverOption(bool, False, lambda v: True, "true or false", "observation times drawn at random"),
+    "window": SolverOption(int, 10, lambda v: v >= 2, "an integer >= 2", "observations per training window"),
+    "batch": SolverOption(int, 64, lambda v: v >= 1, "an integer >= 1", "windows per step"),
+    "train_until": SolverOption(float, 0.6, lambda v: 0 < v <= 1, "a number in (0, 1]",
+                                "fraction of the time span trained on; the rest is extrapolation"),
+    "ic_spread": SolverOption(float, 0.3, lambda v: v >= 0, "a number >= 0",
+                              "spread of the perturbed initial states"),
+    "time": SolverOption(bool, False, lambda v: True, "true or false (f depends on t as well as y)",
+                         "f depends on t as well as y"),
 }
 
 
 def parse_options(given: Mapping[str, Any]) -> dict[str, Any]:
     """Node options with defaults filled in; ConfigError naming the bad option and what is allowed."""
-    out = {}
-    for key in given:
-        if key not in OPTIONS:
-            raise ConfigError(one_of("node option", key, OPTIONS))
-    for key, (kind, default, ok, allowed) in OPTIONS.items():
-        v = given.get(key, default)
-        try:
-            v = _coerce(kind, v)
-        except (TypeError, ValueError):
-            raise ConfigError(f"node option {key}={v!r} is not valid (allowed: {allowed})") from None
-        if not ok(v):
-            if key == "method":
-                raise ConfigError(one_of("ODE method", v, METHODS))
-            raise ConfigError(f"node option {key}={v!r} is not valid (allowed: {allowed})")
-        out[key] = v
+    if given.get("method", "dopri5") not in METHODS and isinstance(given.get("method"), str):
+        raise ConfigError(one_of("ODE method", given["method"], METHODS))
+    out = SPEC.parse_options(given)
     if out["window"] > out["samples"]:
         raise ConfigError(f"node option window={out['window']} exceeds samples={out['samples']} "
                           "(allowed: window <= samples)")
     return out
-
-
-def _coerce(kind: type, v: Any) -> Any:
-    if kind is bool:
-        if isinstance(v, bool):
-            return v
-        if isinstance(v, str) and v.lower() in ("true", "false", "yes", "no", "1", "0"):
-            return v.lower() in ("true", "yes", "1")
-        if isinstance(v, int) and v in (0, 1):
-            return bool(v)
-        raise ValueError(v)
-    if isinstance(v, bool):
-        raise ValueError(v)
-    if kind is int:
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        if not isinstance(v, int):
-            raise ValueError(v)
-        return v
-    if kind is float:
-        if not isinstance(v, (int, float)) or not np.isfinite(v):
-            raise ValueError(v)
-        return float(v)
-    if not isinstance(v, str):
-        raise ValueError(v)
-    return v
 
 
 def recipe(problem: Problem) -> Recipe:
@@ -130,7 +97,7 @@ class VectorField(nn.Module):
         return torch.cat([self.field(t, y), torch.ones_like(z[:, -1:])], dim=1)
 
 
-class NodeTask:
+class NodeTask(SolverTask):
     """Trajectory data, window losses and trajectory/vector-field errors of one neural-ODE run."""
 
     def __init__(self, problem: Problem, config: SolveConfig):
@@ -184,7 +151,7 @@ class NodeTask:
         self.train_t, self.train_states = self.obs_t.reshape(-1), self.obs_clean.reshape(-1, sys_.dim)
         self.train_field = self._true_field(self.train_t, self.train_states)
 
-        self.net = self._build_net()
+        self.model = Model(self._build_net())
         self.fixed_windows: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- construction ---------------------------------------------------------------------
@@ -234,10 +201,7 @@ class NodeTask:
         with torch.no_grad():
             return self.net.field(self._tensor(t), self._tensor(y)).double().cpu().numpy()
 
-    # -- Task protocol --------------------------------------------------------------------
-    def parameters(self) -> list[torch.nn.Parameter]:
-        return list(self.net.parameters())
-
+    # -- the solver contract ------------------------------------------------------------------
     def _windows(self) -> tuple[np.ndarray, np.ndarray]:
         if self.fixed_windows is not None:
             return self.fixed_windows
@@ -299,17 +263,16 @@ class NodeTask:
     def to_dtype(self, dtype: torch.dtype) -> None:
         """Switch precision; the trainer does so for L-BFGS, which needs a fixed objective, so windows freeze."""
         self.dtype = dtype
-        self.net.to(dtype)
+        self.model.to(dtype)
         o = self.opt
         starts = np.arange(0, o["samples"] - o["window"] + 1, o["window"] - 1)
         traj, start = np.meshgrid(np.arange(len(self.obs)), starts, indexing="ij")
         self.fixed_windows = (traj.ravel(), start.ravel())
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"net": self.net.state_dict(), "rng": self.rng.bit_generator.state, "dtype": str(self.dtype)}
+    def extra_state(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state, "dtype": str(self.dtype)}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.net.load_state_dict(state["net"])
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
 
     def final_report(self) -> dict[str, Any]:
@@ -352,6 +315,10 @@ class NodeTask:
         return out
 
 
+def _applies_to(problem: Problem) -> str | None:
+    return None if problem.kind == "ODE" else "the node solver needs an ODE problem"
+
+
 def make_task(problem: Problem, config: SolveConfig) -> NodeTask:
     return NodeTask(problem, config)
 
@@ -371,3 +338,12 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     if not options["time"] and system.depends_on_time():  # f(y) alone cannot represent it: a wrong fit, silently
         raise ConfigError(f"the right-hand side of {problem.name!r} depends on t, which f(y) cannot learn: "
                           f"pass --opt time=true (options={{'time': True}})")
+
+
+SPEC = register_solver(SolverSpec(
+    name="node", make_task=make_task, recipe=recipe, check_config=check_config, applies_to=_applies_to,
+    options=OPTIONS, description="neural ODE: a vector field learned from trajectories, integrated with torchdiffeq",
+    measure=("rel L2 over the training window of trajectories the network was fitted to (rel_l2_extrapolation "
+             "covers the rest)"),
+    figure_kind="node",
+    report_keys=("rel_l2_extrapolation", "rel_l2_heldout_trajectories", "vector_field_rel_l2", "node")))

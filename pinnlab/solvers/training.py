@@ -14,20 +14,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
+from .base import SolverTask, StepMode
+
 LBFGS_CHUNK = 10       # L-BFGS iterations between interrupt checks and checkpoints
 LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe line searches)
-# Curvature pairs L-BFGS keeps (DeepXDE's default too). Measured from the same Adam state, 100
-# against 50: DeepXDE's Burgers recipe (2000 iterations, seeds 0-2) a 35-54% lower final loss in
-# float32 and float64 alike, rel L2 1.04e-1 / 2.54e-2 / 1.22e-2 against 1.06e-1 / 2.80e-2 /
-# 3.84e-2 (float32); the built-in recipes (float64, seed 0) burgers 8.0e-3 against 1.64e-2, kdv
-# 7.97e-4 against 9.81e-4, heat1d 1.54e-4 against 1.29e-4 (the one loss). Up to a third more time
-# per iteration on small nets (torch's two-loop recursion is a Python loop over the pairs).
-# (Measured before compiled float32 steps were reproducible across processes: each pair from one
-# process and one state, but the seed-2 float32 figure is not what a fresh run gives now.)
+# curvature pairs L-BFGS keeps (DeepXDE's default too; measured against 50: docs/derivatives.md, "L-BFGS")
 LBFGS_HISTORY = 100
 LOG_EVERY = 10         # history rows during Adam
 
@@ -38,20 +33,6 @@ class Interrupted(Exception):
 
 class Diverged(Exception):
     """A loss term or a parameter became non-finite."""
-
-
-class Task(Protocol):
-    """What a solver gives the trainer. Optional, where a task can do better than ``loss_terms()``
-    and ``backward()``: ``loss_terms_and_grads()`` (see :func:`loss_and_grads`) and
-    ``adam_step(optimizer)`` (see :func:`adam_step`)."""
-
-    def parameters(self) -> list[torch.nn.Parameter]: ...
-    def loss_terms(self) -> dict[str, torch.Tensor]: ...       # weighted terms; their sum is minimised
-    def resample(self, step: int) -> None: ...
-    def evaluate(self) -> dict[str, float]: ...                # at least "rel_l2"
-    def to_dtype(self, dtype: torch.dtype) -> None: ...
-    def state_dict(self) -> dict[str, Any]: ...
-    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
 
 @dataclass
@@ -83,6 +64,7 @@ class TrainState:
     adam_s: float = 0.0            # time in Adam steps alone (no evaluation), compiling steps apart
     compile_s: float = 0.0         # a compiled run's first Adam step and first L-BFGS evaluation, each session
     compile_steps: int = 0         # how many steps that was: ms/step = adam_s / (step - compile_steps)
+    best_step: int = 0             # the step (Adam steps + L-BFGS iterations) whose parameters are the best state
 
 
 class StopFlag:
@@ -124,56 +106,7 @@ def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr)
 
 
-def loss_and_grads(task: Task, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One evaluation of the loss with its gradient in each parameter's ``.grad`` (replacing what
-    was there: no ``zero_grad`` needed): the task's compiled loss-and-gradient where it has one,
-    else ``loss_terms()`` and ``backward()``. Raises Diverged (naming the terms, and ``step``)
-    when the loss is not finite."""
-    fused = getattr(task, "loss_terms_and_grads", None)
-    terms = fused() if fused is not None else None
-    if terms is not None:  # gradients already in .grad
-        return _checked_total(task, terms, step), terms
-    for p in task.parameters():
-        p.grad = None
-    terms = task.loss_terms()
-    total = _checked_total(task, terms, step)
-    total.backward()
-    return total, terms
-
-
-def adam_step(task: Task, optimizer: torch.optim.Optimizer, step: int,
-              track: Callable[[float, list[torch.Tensor] | None], None] | None = None
-              ) -> tuple[float, dict[str, torch.Tensor]]:
-    """One Adam step: the loss, then the update. Inside the task's compiled graph where it offers
-    that (``task.adam_step``), else by :func:`loss_and_grads` and ``optimizer.step()``. Returns the
-    loss and its terms; ``track(loss, values)`` runs first, with the parameter values the loss was
-    computed at (``None``: the parameters themselves, not yet updated). Raises Diverged with the
-    parameters unchanged when the loss is not finite."""
-    in_graph = getattr(task, "adam_step", None)
-    done = in_graph(optimizer) if in_graph is not None else None
-    if done is not None:
-        total, terms, before = done
-        loss = total.item()
-        _check_finite(task, terms, step, loss)
-        if track is not None:
-            track(loss, before)
-        return loss, terms
-    total, terms = loss_and_grads(task, step)
-    loss = total.item()
-    if track is not None:
-        track(loss, None)
-    optimizer.step()
-    return loss, terms
-
-
-def _checked_total(task: Task, terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
-    """The terms' sum, or Diverged if it is not finite."""
-    total = sum(terms.values())
-    _check_finite(task, terms, step, float(total.detach()))  # one scalar read: a third of torch.isfinite's cost
-    return total
-
-
-def _check_finite(task: Task, terms: dict[str, torch.Tensor], step: int, loss: float) -> None:
+def check_finite(task: SolverTask, terms: dict[str, torch.Tensor], step: int, loss: float) -> None:
     """Diverged, naming the non-finite terms (or the parameters), if ``loss`` is not finite."""
     if not math.isfinite(loss):
         bad = [k for k, v in terms.items() if not torch.isfinite(v)]
@@ -183,7 +116,11 @@ def _check_finite(task: Task, terms: dict[str, torch.Tensor], step: int, loss: f
 
 
 class Trainer:
-    """Runs a Task through the schedule; ``on_checkpoint(state_dict)`` persists progress.
+    """Runs a :class:`~.base.SolverTask` through the schedule; ``on_checkpoint(state_dict)`` persists progress.
+
+    Every parameter gradient passes through :meth:`gradients`, where ``grad_hook(params)`` (if given)
+    sees it before the optimiser does: the one place a data-parallel run all-reduces it. A hook rules
+    out step modes whose gradient never leaves a compiled graph (Adam in the graph).
 
     ``on_progress(state, row)`` sees every history row as it is written, and two event rows that
     are not history: ``{"event": "start", "total_steps": n}`` when a run (or a resumed one) starts,
@@ -191,13 +128,16 @@ class Trainer:
     with a cold cache, during which nothing else reports).
     """
 
-    def __init__(self, task: Task, schedule: Schedule, on_checkpoint: Callable[[dict], None],
-                 on_progress: Callable[[TrainState, dict], None] | None = None):
+    def __init__(self, task: SolverTask, schedule: Schedule, on_checkpoint: Callable[[dict], None],
+                 on_progress: Callable[[TrainState, dict], None] | None = None,
+                 grad_hook: Callable[[list[torch.nn.Parameter]], None] | None = None):
         self.task, self.s = task, schedule
         self.on_checkpoint = on_checkpoint
         self.on_progress = on_progress or (lambda st, row: None)
+        self.grad_hook = grad_hook
         self.state = TrainState()
         self.optimizer: torch.optim.Optimizer | None = None
+        self.modes: dict[str, StepMode] = {}   # the step mode of each phase run in this session
         self._t0 = 0.0
 
     # -- persistence ------------------------------------------------------------------------
@@ -260,20 +200,54 @@ class Trainer:
         """Keep the parameters as the best state if ``loss`` is the lowest yet: ``values`` (new
         tensors, the parameters' values at that loss) or else copies of the parameters."""
         if loss < self.state.best_loss:
-            self.state.best_loss = loss
+            self.state.best_loss, self.state.best_step = loss, self.state.step + self.state.lbfgs_iters
             self.state.best_params = values or [p.detach().clone() for p in self.task.parameters()]
 
-    def _first_call_compiles(self, phase: str, steps_left: bool) -> bool:
-        """Whether this session's first step of ``phase`` compiles (a compiled task builds each
-        phase's graph on its first call); if so the progress display is told before it starts."""
-        compiling = steps_left and bool(getattr(self.task, "compiled", False))
+    def _mode(self, phase: str, steps_left: bool) -> tuple[StepMode, bool]:
+        """The step mode of ``phase``, chosen once, and whether its first call compiles (the progress
+        display is told so before it starts: seconds to a minute with a cold cache)."""
+        mode = self.modes[phase] = self.task.step_mode(phase)
+        compiling = steps_left and mode.compiles and mode.active
         if compiling:
             self.on_progress(self.state, {"event": "compiling", "phase": phase})
-        return compiling
+        return mode, compiling
+
+    def _check(self, terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+        total = sum(terms.values())
+        check_finite(self.task, terms, step, float(total.detach()))  # one scalar read: a third of isfinite's cost
+        return total
+
+    def gradients(self, mode: StepMode, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss and its terms, with the gradient in every parameter's ``.grad``: the one gradient path."""
+        seen: list[torch.Tensor] = []
+
+        def check(terms: dict[str, torch.Tensor]) -> torch.Tensor:
+            seen.append(self._check(terms, step))
+            return seen[-1]
+        terms = mode.loss_and_grads(check)
+        if self.grad_hook is not None:
+            self.grad_hook(self.task.parameters())
+        return seen[-1], terms
+
+    def adam_step(self, mode: StepMode, step: int) -> tuple[float, dict[str, torch.Tensor]]:
+        """One Adam step; the best state is tracked at the parameters the loss was computed at.
+        Raises Diverged with the parameters unchanged when the loss is not finite."""
+        done = mode.fused_adam_step(self.optimizer) if self.grad_hook is None else None
+        if done is not None:
+            total, terms, before = done
+            loss = total.item()
+            check_finite(self.task, terms, step, loss)
+            self._track_best(loss, before)
+            return loss, terms
+        total, terms = self.gradients(mode, step)
+        loss = total.item()
+        self._track_best(loss)
+        self.optimizer.step()
+        return loss, terms
 
     def _adam(self, stop: StopFlag) -> None:
         s, st = self.s, self.state
-        compiling = self._first_call_compiles("adam", st.step < s.steps)
+        mode, compiling = self._mode("adam", st.step < s.steps)
         while st.step < s.steps:
             if stop:
                 self._save()
@@ -281,7 +255,7 @@ class Trainer:
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
             t0 = time.perf_counter()
-            loss, terms = adam_step(self.task, self.optimizer, st.step + st.lbfgs_iters + 1, self._track_best)
+            loss, terms = self.adam_step(mode, st.step + st.lbfgs_iters + 1)
             if compiling:
                 st.compile_s += time.perf_counter() - t0
                 st.compile_steps += 1
@@ -315,7 +289,7 @@ class Trainer:
         return st.early_stop_wait >= self.s.early_stop
 
     def _finish_adam(self) -> None:
-        self._load_best()
+        self.load_best()
         self.state.phase = "lbfgs" if self.s.lbfgs_steps > 0 else "done"
         if self.state.phase == "lbfgs":
             self.task.to_dtype(self.s.lbfgs_dtype)
@@ -324,7 +298,7 @@ class Trainer:
             self.optimizer = self._make_optimizer("lbfgs")
         self._save()
 
-    def _load_best(self) -> None:
+    def load_best(self) -> None:
         if self.state.best_params is not None:
             with torch.no_grad():
                 for p, b in zip(self.task.parameters(), self.state.best_params):
@@ -333,21 +307,22 @@ class Trainer:
     def _lbfgs(self, stop: StopFlag) -> None:
         s, st, opt = self.s, self.state, self.optimizer
         diverged = False
-        # the graph of L-BFGS's dtype, without Adam's update
-        compiling = self._first_call_compiles("lbfgs", st.lbfgs_iters < s.lbfgs_steps)
+        mode, compiling = self._mode("lbfgs", st.lbfgs_iters < s.lbfgs_steps)
         last: dict = {}  # the latest evaluation: its parameters, loss and terms
+        finite_seen = math.isfinite(st.best_loss)  # a resumed L-BFGS phase has evaluated before
 
         def closure():
-            nonlocal diverged, compiling
+            nonlocal diverged, compiling, finite_seen
             t0 = time.perf_counter() if compiling else 0.0
             try:
-                total, terms = loss_and_grads(self.task, st.step + st.lbfgs_iters + 1)
+                total, terms = self.gradients(mode, st.step + st.lbfgs_iters + 1)
                 if compiling:
                     st.compile_s += time.perf_counter() - t0
                     compiling = False
             except Diverged:
                 diverged = True  # the line search probed a bad point: report, keep the best state
                 return torch.tensor(float("inf"), dtype=self.s.lbfgs_dtype)
+            finite_seen = True
             self._track_best(total.item())
             last.update(at=self._flat_params(), loss=total.item(),
                         terms={f"loss_{k}": v.item() for k, v in terms.items()})
@@ -377,6 +352,11 @@ class Trainer:
             st.history.append(row)
             self.on_progress(st, row)
             if diverged:
+                if not finite_seen:  # not a probe too far: the loss is not finite where L-BFGS starts
+                    self.load_best()
+                    raise Diverged(f"the loss is not finite in {str(s.lbfgs_dtype).replace('torch.', '')} at the "
+                                   f"state Adam ended with (L-BFGS's first evaluation, step {st.step + 1}); "
+                                   f"kept that state")
                 st.lbfgs_stop = "non-finite loss during the line search (kept the best state)"
                 break
             if done < chunk and not (hit_eval_limit and done > 0):
@@ -385,7 +365,7 @@ class Trainer:
             self._save()
         else:
             st.lbfgs_stop = f"reached the iteration limit ({s.lbfgs_steps})"
-        self._load_best()
+        self.load_best()
 
     def _flat_params(self) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1) for p in self.task.parameters()])
