@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from . import runner, runs
-from .config import SOLVERS, SolveConfig
+from .config import SolveConfig
+from .solvers.registry import solver_names
 from .errors import ConfigError, PinnlabError, RunError, one_of
 from .layers import layer_kind, layer_names
 from .registry import get_problem
@@ -97,8 +98,8 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
         raise ConfigError(f"--seeds must be an integer from 1 to {MAX_SEEDS} (the number of seeds 0..N-1), "
                           f"got {seeds!r}")
     for solver in solvers:
-        if solver not in SOLVERS:
-            raise ConfigError(one_of("solver in --solvers", solver, SOLVERS))
+        if solver not in solver_names():
+            raise ConfigError(one_of("solver in --solvers", solver, solver_names()))
     # problem files first: one may register a layer kind of its own (docs/layers.md)
     loaded = {runner._source(source): get_problem(source) for source in dict.fromkeys(problems)}
     known = layer_names()
