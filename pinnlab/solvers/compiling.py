@@ -1,21 +1,12 @@
 """Whether and how a PINN loss is compiled.
 
 What is compiled is the loss *and its parameter gradient* as one function of the parameters
-(:func:`value_and_grad`, torch.func), traced once per input signature into a single graph of
-aten operations and compiled by inductor (:class:`Compiled`). There is no autograd tape between a
-compiled forward and a compiled backward, and no dynamo guard check on each call. On the Burgers
-residual, 2 -> 20x3 -> 1, 2540 points, one CPU thread, that step took 2.7-3.1 ms (tanh), against
-3.5-4.0 ms for torch.compile of the loss followed by ``backward()`` and 6-7 ms for eager nested
-autograd. Compiling takes 20-40 s a graph the first time a network shape is compiled on a
-machine, then a few seconds from inductor's on-disk cache (docs/derivatives.md).
-Nested autograd cannot be compiled (double backward), so only the jet engine is. ``auto``
-compiles when the run is long enough for the saving to repay the compile.
-
-On the CPU a large residual set is split into chunks (:func:`chunk_size`), one compiled call per
-chunk, gradients summed: a chunk's whole step then stays in the last-level cache instead of
-streaming every layer's jet through memory. On the 2-core test machine (32 MiB L3) that took the
-Burgers 64x4 step at 8192 points from 64-83 to 56-58 ms; smaller sets (20x3 at 2540 points, KdV
-32x3 at 4096) are not split (docs/derivatives.md).
+(:func:`value_and_grad`, torch.func), traced once per input signature into one graph of aten
+operations and compiled by inductor (:class:`Compiled`): no autograd tape between forward and
+backward, no dynamo guards per call. Nested autograd cannot be compiled (double backward), so only
+the jet engine is; ``auto`` compiles when the run is long enough to repay the compile. On the CPU a
+large residual set is split into cache-sized chunks (:func:`chunk_size`). The measurements behind
+each choice: docs/derivatives.md, "Why the compiled step is built this way".
 """
 
 from __future__ import annotations
@@ -37,16 +28,10 @@ from torch.fx.experimental.proxy_tensor import make_fx
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
-AUTO_MIN_STEPS = 4000  # break-even measured at about 2000-5000 steps on the built-in recipes
-# One layer's jet per chunk. Measured on the 2-core machine (32 MiB L3 shared with other tenants):
-# 64x4 at 8192 points (8 MiB) 7-30% faster in chunks of 1024-2048 points, the gain larger when
-# the machine was loaded; 2-2.5 MiB sets (KdV 32x3 at 4096 points) between 5% slower and 45%
-# faster, so only sets above twice this are split.
-CHUNK_BYTES = 2 << 20
-# tanh on the CPU as 2 / (1 + exp(-2x)) - 1 instead of the vectorised library tanh: the compiled
-# Burgers step 11-12% faster (20x3, 2540 points) and 7% (64x3, 2048); the absolute error stays
-# about one rounding unit of 1 (6e-8 in float32, 1e-16 in float64), but a tanh of a tiny argument
-# loses its relative precision (why inductor does not do it by default: pytorch/pytorch#148241)
+AUTO_MIN_STEPS = 4000  # --compile auto: the measured break-even was 2000-5000 steps
+CHUNK_BYTES = 2 << 20  # one layer's jet per chunk; sets above twice this are split (measured gains 7-30%)
+# tanh as 2 / (1 + exp(-2x)) - 1 on the CPU: 7-12% faster steps, absolute error about one rounding unit
+# (why inductor does not do it by default: pytorch/pytorch#148241)
 INDUCTOR_OPTIONS: dict[str, Any] = {"cpp.use_decompose_tanh": True}
 ZERO_INIT_FLAG = "-ftrivial-auto-var-init=zero"
 
@@ -55,17 +40,10 @@ ZERO_INIT_FLAG = "-ftrivial-auto-var-init=zero"
 def zero_init_options() -> dict[str, Any]:
     """Inductor options that make its C++ compiler zero every stack variable, or none where it cannot.
 
-    Why: inductor's vectorised C++ reads a strided column under a mask (the x of the condition
-    points, in the backward of slicing the one-batch forward) into an 8-lane stack array that it
-    fills only in the masked-in lanes. The other lanes keep old stack contents, which differ
-    between processes, and a vectorised sin or cos (Sleef) takes its slow argument reduction for
-    all lanes when any lane is large, moving the valid lanes by a rounding unit: the compiled
-    float32 Burgers step gave different gradients in different processes (valgrind: a branch in
-    Sleef's sinf on uninitialised stack memory, gone with this flag). Measured cost: none (the
-    compiled step 2.147 against 2.143 ms tanh, 3.97 against 3.99 Yat, interleaved). Inductor has no
-    option for extra compiler flags, but pastes its floating-point-contraction value into the
-    command line, so the flag rides on that value. Needs GCC 12 or clang 16; with older compilers,
-    or a torch without that option, nothing is added (docs/derivatives.md, "Reproducibility")."""
+    Why: a masked vectorised read leaves stale stack lanes that Sleef's sin/cos then read, so compiled
+    float32 steps differed between processes; zeroing costs nothing measurable. Inductor has no option
+    for extra flags but pastes its contraction flag into the command line, so the flag rides on it.
+    Needs GCC 12 or clang 16 (docs/derivatives.md, "Reproducibility")."""
     current = getattr(torch._inductor.config.cpp, "enable_floating_point_contract_flag", None)
     if not isinstance(current, str) or ZERO_INIT_FLAG in current.split():
         return {}  # no place for the flag, or inductor's setting already carries it
@@ -110,23 +88,13 @@ def should_compile(mode: str, engine: str, steps: int, device: str) -> bool:
 
 class Compiled:
     """``fn`` (tensors, or lists and dicts of them, in and out) compiled once per input signature:
-    traced by make_fx into one graph of aten operations, compiled by inductor (with its C++
-    wrapper on the CPU), and then called directly. Without dynamo in the call there are no guards
-    to check: on the Burgers step that took 3.2 -> 2.7 ms (tanh), 4.8 -> 4.3 ms (yat). What
-    dynamo's guards would catch is in the signature (shapes, strides, dtypes, devices: a new one
-    compiles again, e.g. for float64 L-BFGS) or fixed for the life of a task (its net's structure
-    and its loss weights). ``fn`` may update its inputs in place (the compiled graph then writes
-    them in place too): it is traced on copies of them.
-    ``fn`` computes any gradient it needs itself (torch.func, as :func:`value_and_grad`): it runs,
-    is traced and is compiled with autograd off, so its outputs carry no autograd history. (The
-    solver passes detached parameters anyway; given parameters that require grad, inductor would
-    otherwise build a training graph around the step, with a backward it never runs, the
-    activations that backward needs written out and an autograd node per call: measured, the
-    small Burgers step 4.44 against 3.30 ms, Yat 7.85 against 6.41.)
-    A function that cannot be one graph (Python control flow on tensor values, e.g. ``if
-    u.max() > 0:`` in a residual) is handed to torch.compile instead, which splits it at such
-    points (``via_dynamo``). If that fails too: one warning, and ``fn`` runs eagerly from then on
-    (``failed``)."""
+    traced by make_fx into one graph of aten operations, compiled by inductor (with its C++ wrapper
+    on the CPU), then called directly, with no dynamo guards: what guards would catch is in the
+    signature (shapes, strides, dtypes, devices: a new one compiles again) or fixed for a task's life.
+    ``fn`` may update its inputs in place; it is traced on copies. It computes any gradient itself
+    (torch.func), so it runs with autograd off and its outputs carry no history.
+    A function that cannot be one graph (control flow on tensor values) goes to torch.compile instead
+    (``via_dynamo``); if that fails too, one warning and eager from then on (``failed``)."""
 
     def __init__(self, fn: Callable, options: dict[str, Any] | None = None):
         self.fn, self.options = fn, {**INDUCTOR_OPTIONS, **zero_init_options(), **(options or {})}
@@ -194,20 +162,16 @@ class Compiled:
 
 
 def _inductor(graph: torch.fx.GraphModule, leaves: list[torch.Tensor], options: dict[str, Any]) -> Callable:
-    """``torch._inductor.compile`` inside a tracing context whose fake mode has a shape environment,
-    as dynamo provides: without one, inductor's and AOT autograd's on-disk caches are bypassed ("No
-    shape env") and every run lowers and generates its graphs anew. Measured with a warm cache,
-    `pinnlab solve burgers` (20x3, 2540 points, both phases' graphs): tanh 16.9 -> 4.2 s, Yat
-    36.9 -> 5.8 s of compiling; shapes stay static."""
+    """``torch._inductor.compile`` inside a tracing context whose fake mode has a shape environment, as
+    dynamo provides: without one inductor's on-disk caches are bypassed and every run compiles anew."""
     with tracing(TracingContext(FakeTensorMode(shape_env=ShapeEnv()))):
         return torch._inductor.compile(graph, leaves, options=options)
 
 
 def _tensors_and_lists(args: tuple) -> tuple[list[torch.Tensor], tuple] | None:
     """The tensors of ``args`` when it holds only tensors and lists or tuples of tensors (a solver
-    step's arguments), with its structure as their lengths (-1: a tensor); else None. A shortcut past
-    pytree's flatten and its spec's hash: for the 35 tensors of the small Burgers step with Adam's
-    state, 2.645 -> 2.581 ms a call (shuffled A/B; the raw graph 2.490)."""
+    step's arguments), with its structure as their lengths (-1: a tensor); else None. A shortcut
+    past pytree's flatten and its spec's hash on every call."""
     leaves: list[torch.Tensor] = []
     structure = []
     for a in args:
@@ -224,8 +188,8 @@ def _tensors_and_lists(args: tuple) -> tuple[list[torch.Tensor], tuple] | None:
 
 def _with_cpp_wrapper(graph: torch.fx.GraphModule, leaves: list[torch.Tensor], options: dict[str, Any]
                       ) -> Callable | None:
-    """The graph compiled with inductor's C++ wrapper (the kernels and matmuls called from C++, not
-    from Python: the small Burgers step 2.89 -> 2.55 ms, Yat 6.65 -> 6.20), or None if that fails."""
+    """The graph compiled with inductor's C++ wrapper (kernels called from C++, not Python: faster
+    small steps), or None if that fails."""
     # make_fx leaves each placeholder a fake value from a fake mode of its own, which the C++-wrapper
     # path refuses to mix; without them it fakes the real inputs itself. On a copy: compiling may
     # modify the graph, and the Python-wrapper compile needs it intact if this one fails.

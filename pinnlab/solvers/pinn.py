@@ -83,7 +83,9 @@ class PinnTask(SolverTask):
     :meth:`extra_terms` adds loss terms. Evaluation always uses the plain network.
     """
 
-    chunkable = True  # the residual term may be computed over chunks of its points (a per-point mean)
+    # the residual term may be computed over chunks of its points (a per-point mean); a subclass whose
+    # extra terms need the residual batch whole sets this False
+    chunkable = True
 
     def __init__(self, problem: Problem, config: SolveConfig, net: torch.nn.Module):
         self.problem, self.config = problem, config
@@ -127,9 +129,10 @@ class PinnTask(SolverTask):
             return self.fields(torch.cat([b.x for b in batches]), self.req_all).blocks([b.n for b in batches])
         return [self.fields(b.x, r) for b, r in zip(batches, requests)]
 
-    def extra_terms(self, batches: list[Points], parts: list) -> Terms:
+    def extra_terms(self, batches: Mapping[str, tuple[Points, Any]]) -> Terms:
         """Loss terms beyond the residual and the conditions (here: a layer kind's own, e.g. adaptive
-        activations' slope recovery). ``batches`` and ``parts`` may lack the residual set (chunked steps)."""
+        activations' slope recovery). ``batches`` maps each set ("residual", and each condition's term
+        name) to its batch and its fields; a chunked step passes the residual's apart, so it may be absent."""
         extra = getattr(self.net, "extra_loss", None)  # a network's optional term, not a solver hook
         return dict(extra()) if callable(extra) else {}
 
@@ -158,7 +161,7 @@ class PinnTask(SolverTask):
         parts = self.batch_fields(batches, [self.req_res, *self.req_cond])
         terms = {"residual": self.weights["residual"] * _mean_square(self.problem.residual_terms(parts[0]))}
         terms.update({n: self.weights[n] * v for n, v in zip(self.names, self._condition_losses(parts[1:]))})
-        terms.update(self.extra_terms(batches, parts))
+        terms.update(self.extra_terms(dict(zip(["residual", *self.names], zip(batches, parts)))))
         return terms
 
     def _residual_share(self, res: Points) -> Terms:
@@ -170,7 +173,7 @@ class PinnTask(SolverTask):
     def _other_terms(self, *conds: Points) -> Terms:
         parts = self.batch_fields(list(conds), self.req_cond) if conds else []
         terms = {n: self.weights[n] * v for n, v in zip(self.names, self._condition_losses(parts))}
-        terms.update(self.extra_terms(list(conds), parts))
+        terms.update(self.extra_terms(dict(zip(self.names, zip(conds, parts)))))
         return terms
 
     def loss_terms(self) -> Terms:
@@ -202,7 +205,7 @@ class PinnTask(SolverTask):
         if not self.compile:
             return EagerStep(self)
         if self.chunk is not None and not self._coupled:
-            others = (self._other_terms if self.names or self.extra_terms([], []) else None)
+            others = (self._other_terms if self.names or self.extra_terms({}) else None)
             return ChunkedStep(self.model, self._residual_share, lambda: (self.points.residual,), self.chunk,
                                others, lambda: tuple(self.points.conditions), self._chunks_hold, self._whole,
                                self._options())
