@@ -276,8 +276,8 @@ def _check_identity(run_dir: Path, ckpt: dict, problem: Problem, config: SolveCo
         return
     diff = [k for k in now if saved.get(k) != now[k]]
     what = ", ".join(f"{k} {saved.get(k)!r} in the checkpoint, {now[k]!r} in {runs.CONFIG}" for k in diff[:3])
-    raise RunError(f"run {str(run_dir)!r}: {runs.CHECKPOINT} belongs to another run ({what}); "
-                   f"it is not resumed")
+    raise RunError(f"run {str(run_dir)!r}: {runs.CHECKPOINT} is incompatible with its {runs.CONFIG}: it belongs "
+                   f"to another run ({what}); it is not resumed")
 
 
 def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | None,
@@ -293,10 +293,7 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
             raise
         raise ConfigError(f"not enough memory to build this run (width {config.width}, depth {config.depth}, "
                           f"{config.points} points): {' '.join(str(e).split())[:160]}") from None
-    schedule = Schedule(steps=config.steps, lbfgs_steps=config.lbfgs_steps, lr=config.lr,
-                        lbfgs_dtype=config.torch_lbfgs_dtype, resample_every=config.resample_every or 0,
-                        eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
-                        early_stop=config.early_stop)
+    schedule = Schedule.from_config(config)
     identity = _identity(problem, config)
 
     def on_checkpoint(state: dict) -> None:

@@ -46,6 +46,14 @@ class Schedule:
     checkpoint_every: int = 500
     early_stop: int = 0     # evaluations without improvement of the "heldout" metric before Adam stops
 
+    @classmethod
+    def from_config(cls, config: Any) -> Schedule:
+        """The schedule of a resolved :class:`~pinnlab.config.SolveConfig` (each field its namesake)."""
+        return cls(steps=config.steps, lbfgs_steps=config.lbfgs_steps, lr=config.lr,
+                   lbfgs_dtype=config.torch_lbfgs_dtype, resample_every=config.resample_every or 0,
+                   eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
+                   early_stop=config.early_stop)
+
 
 @dataclass
 class TrainState:
