@@ -21,7 +21,7 @@ import torch
 from .conditions import Condition
 from .errors import ProblemError
 from .fields import Field, Fields, MultiIndex, Params, Recorder, merge_requests
-from .geometry import Box
+from .geometry import Box, Geometry, evaluation_points
 
 # Evaluation grid points per coordinate when a problem does not say: 101 up to 2-D; fewer above, where
 # 101^3 points (a million, 17 MB of predictions, a network pass each evaluation) would cost more than
@@ -49,12 +49,21 @@ class Recipe:
 class Reference:
     """A numerical reference solution computed by a stated high-accuracy method.
 
-    ``solve(p)`` returns ``(axes, values)``: 1-D grid axes per coordinate (in domain order) and,
-    per field, an array of shape ``tuple(len(a) for a in axes.values())`` (``indexing="ij"``).
+    Either ``solve(p)`` returns ``(axes, values)``: 1-D grid axes per coordinate (in domain order) and,
+    per field, an array of shape ``tuple(len(a) for a in axes.values())`` (``indexing="ij"``); or
+    ``at(p, points)`` returns the values per field at any points (N, dim) of the domain (a finite-element
+    solution, say), and the error is measured on the domain's evaluation points. ``check(p)``, if
+    given, states the reference's own accuracy (e.g. the difference between two mesh refinements).
     """
 
     method: str
-    solve: Callable[[Params], tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]]
+    solve: Callable[[Params], tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]] | None = None
+    at: Callable[[Params, np.ndarray], Mapping[str, np.ndarray]] | None = None
+    check: Callable[[Params], str] | None = None
+
+    def __post_init__(self):
+        if (self.solve is None) == (self.at is None):
+            raise ProblemError("a Reference needs exactly one of solve= (values on a grid) and at= (values at points)")
 
 
 @dataclass(frozen=True)
@@ -113,14 +122,19 @@ class Problem:
         object.__setattr__(self, "fields", (self.fields,) if isinstance(self.fields, str) else tuple(self.fields))
         object.__setattr__(self, "conditions", tuple(self.conditions))
         object.__setattr__(self, "params", dict(self.params))
+        # the problem's own copies of its conditions, bound to its domain (a condition holds no domain's state)
+        if isinstance(self.domain, Geometry):
+            object.__setattr__(self, "conditions", tuple(c.bind(self.domain) if isinstance(c, Condition) else c
+                                                         for c in self.conditions))
         self._validate()
 
     # -- checks ---------------------------------------------------------------------------
     def _validate(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ProblemError("a Problem needs a non-empty name")
-        if not isinstance(self.domain, Box):
-            raise ProblemError(f"problem {self.name!r}: domain must be a Box, got {type(self.domain).__name__}")
+        if not isinstance(self.domain, Geometry):
+            raise ProblemError(f"problem {self.name!r}: domain must be a Box or another pinnlab.geometry shape, "
+                               f"got {type(self.domain).__name__}")
         if not self.fields:
             raise ProblemError(f"problem {self.name!r}: needs at least one field, e.g. fields=('u',)")
         for fname in self.fields:
@@ -276,26 +290,62 @@ class Problem:
         return torch.stack(cols, dim=1).numpy()
 
     def evaluation(self) -> Evaluation:
-        """The grid the error is measured on and the solution there."""
+        """The points the error is measured on and the solution there: a grid on a box (or a grid
+        reference's own grid), else the domain's scattered evaluation points (kind "points")."""
         # keyed by the solution object itself, not its id(): an id is reused once a function is freed
         source = self.reference or self.exact
         grid = tuple(sorted(self.grid_sizes.items()))
-        key = (tuple(sorted(self.params.items())), grid, tuple(self.domain.ranges.items()), self.fields)
+        key = (tuple(sorted(self.params.items())), grid, self.domain, self.fields)
         cache = _EVAL_CACHE.setdefault(source, {})
         if key not in cache:
-            if self.exact is not None:
+            extra = {}
+            on_grid = isinstance(self.domain, Box) and (self.exact is not None or self.reference.solve is not None)
+            if on_grid and self.exact is not None:
                 axes, pts = self.domain.grid(self.grid_sizes)
                 values = self.exact_values(pts)
-            else:
+            elif on_grid:
                 axes, values = self._reference_values()
                 mesh = np.meshgrid(*axes.values(), indexing="ij")
                 pts = np.stack([m.ravel() for m in mesh], axis=1)
+            else:
+                axes, (pts, extra) = {}, self._scattered_points()
+                values = self.exact_values(pts) if self.exact is not None else self._reference_at(pts)
             bad = ~np.isfinite(values).all(axis=0)
             if bad.any():
                 raise ProblemError(f"problem {self.name!r}: the {self.reference_method} is not finite everywhere on "
-                                   f"the evaluation grid (field {self.fields[int(np.argmax(bad))]!r})")
-            cache[key] = Evaluation(axes, pts, values)
+                                   f"the evaluation points (field {self.fields[int(np.argmax(bad))]!r})")
+            cache[key] = Evaluation(axes, pts, values, kind="grid" if on_grid else "points",
+                                    coords=self.domain.names, fields=self.fields, **extra)
         return cache[key]
+
+    def _scattered_points(self) -> tuple[np.ndarray, dict]:
+        """The domain's evaluation points; for space × time, the spatial points at each grid time."""
+        dom, sizes = self.domain, self.grid_sizes
+        space = getattr(dom, "space", None)
+        if space is None:
+            ps = evaluation_points(dom, sizes)
+            return ps.points, {"triangles": ps.triangles, "outline": ps.outline}
+        ps = evaluation_points(space, sizes)
+        times = np.linspace(*dom.ranges["t"], int(sizes["t"]))
+        pts = np.concatenate([np.column_stack([ps.points, np.full(len(ps.points), t)]) for t in times])
+        return pts, {"triangles": ps.triangles, "outline": ps.outline, "times": times}
+
+    def _reference_at(self, pts: np.ndarray) -> np.ndarray:
+        what = f"problem {self.name!r}: the reference"
+        try:
+            vals = self.reference.at(self.p, pts)
+        except ProblemError:
+            raise
+        except Exception as e:  # the user's own error, shown as one line
+            raise ProblemError(f"{what} raised {type(e).__name__}: {e}") from None
+        missing = [k for k in self.fields if k not in vals]
+        if missing:
+            raise ProblemError(f"{what} gives no values for {missing[0]!r} (fields: {', '.join(self.fields)})")
+        out = [np.asarray(vals[k], dtype=float).reshape(-1) for k in self.fields]
+        for k, v in zip(self.fields, out):
+            if len(v) != len(pts):
+                raise ProblemError(f"{what} gave {len(v)} values of {k!r} at {len(pts)} points")
+        return np.stack(out, axis=1)
 
     def _reference_values(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """The Reference's grid axes and its values as (N, n_fields), checked against what it promises."""
@@ -344,6 +394,8 @@ class Problem:
         lines += [f"  - {c.describe(self.domain)}" for c in self.conditions]
         lines.append("parameters: " + (", ".join(f"{k} = {v:g}" for k, v in self.params.items()) or "none"))
         lines.append(f"reference: {self.reference_method}")
+        if self.reference is not None and self.reference.check is not None:
+            lines.append(f"reference check: {self.reference.check(self.p)}")
         r = self.recipe
         lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
                      f"+ {r.lbfgs_steps} L-BFGS, {r.points} interior points, {r.boundary_points} per condition")
@@ -368,13 +420,40 @@ class _Coordinates(SimpleNamespace):
 
 @dataclass(frozen=True)
 class Evaluation:
+    """Where the error is measured and the solution there.
+
+    ``kind`` "grid": a tensor-product grid (``axes``, ``points`` in ``indexing="ij"`` order); "points":
+    scattered points in the domain, with ``triangles`` over the (spatial) points and the boundary's
+    ``outline`` for 2-D figures; in space × time ``times`` are the time levels and ``points`` the same
+    spatial points at each time in turn.
+    """
+
     axes: Mapping[str, np.ndarray]
     points: np.ndarray   # (N, dim)
     values: np.ndarray   # (N, n_fields)
+    kind: str = "grid"
+    coords: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    triangles: np.ndarray | None = None
+    outline: np.ndarray | None = None
+    times: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(len(a) for a in self.axes.values())
+        if self.kind == "grid":
+            return tuple(len(a) for a in self.axes.values())
+        return (len(self.points),)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of predictions.npz other than "pred" (the network's values at ``points``)."""
+        out = {"kind": np.array(self.kind), "coords": np.array(self.coords), "fields": np.array(self.fields),
+               "points": self.points, "ref": self.values, "shape": np.array(self.shape)}
+        if self.kind == "grid":
+            out.update({f"axis_{k}": v for k, v in self.axes.items()})
+        for name in ("triangles", "outline", "times"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
 
 
 _EVAL_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # freed with its solution
