@@ -38,9 +38,8 @@ def _numbers(report: dict) -> dict:
 
 
 def _params(run_dir) -> list[torch.Tensor]:
-    state = runs.load_checkpoint(run_dir / "checkpoint.pt")["task"]
-    net = state.get("net") or state.get("func") or state
-    return [t for t in net.values() if isinstance(t, torch.Tensor)]
+    from pinnlab.solvers.base import model_state
+    return list(model_state(runs.load_checkpoint(run_dir / "checkpoint.pt")["task"]).values())
 
 
 def _history(run_dir) -> list[dict]:

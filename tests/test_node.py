@@ -180,8 +180,8 @@ def test_readme_lists_every_node_option_with_its_default():
     block = re.search(r"## Neural ODEs.*?```\n(.*?)```", text, re.S).group(1)
     documented = dict(re.findall(r"(?:^|\s)(\w+)=(\S+)", block))
     assert set(documented) == set(OPTIONS)
-    for key, (kind, default, _, _) in OPTIONS.items():
-        shown = documented[key]
+    for key, opt in OPTIONS.items():
+        kind, default, shown = opt.kind, opt.default, documented[key]
         value = shown == "true" if kind is bool else kind(shown)
         assert value == default, (key, shown, default)
 
