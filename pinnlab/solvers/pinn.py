@@ -288,11 +288,9 @@ class PinnTask(SolverTask):
                 "loss_terms": list(["residual", *self.names])}
 
     def predictions(self) -> dict[str, np.ndarray]:
-        """Prediction and reference on the evaluation grid (for plots and later analysis)."""
+        """Prediction and reference at the evaluation points (a grid, or scattered points on other domains)."""
         ev = self.problem.evaluation()
-        return {"kind": np.array("grid"), "coords": np.array(self.problem.domain.names),
-                "fields": np.array(self.problem.fields), "points": ev.points, "pred": self.predict(ev.points),
-                "ref": ev.values, "shape": np.array(ev.shape), **{f"axis_{k}": v for k, v in ev.axes.items()}}
+        return {**ev.arrays(), "pred": self.predict(ev.points)}
 
     # -- persistence --------------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:
