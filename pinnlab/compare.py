@@ -26,10 +26,10 @@ from typing import Any
 
 from . import runner, runs
 from .config import SolveConfig
-from .solvers.registry import solver_names
 from .errors import ConfigError, PinnlabError, RunError, one_of
 from .layers import layer_kind, layer_names
 from .registry import get_problem
+from .solvers.registry import solver_names
 
 SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
 NUMBERS = ("rel_l2", "max_abs_error", "heldout_residual", "final_loss", "steps", "wall_s", "ms_per_step")
