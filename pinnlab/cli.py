@@ -6,18 +6,28 @@ Exit codes: 0 done; 2 bad usage or input (one line on stderr, no traceback); 1 t
 
 from __future__ import annotations
 
-import ast
-import math
 import sys
-from pathlib import Path
 
-import click
+try:  # torch loads here, the first second of every command: Ctrl-C then is an interrupt, not a traceback
+    import ast
+    import math
+    import signal
+    import threading
+    import warnings
+    from pathlib import Path
 
-from . import runner
-from .config import SolveConfig
-from .errors import ConfigError, PinnlabError
-from .registry import builtin_problems, get_problem
-from .runner import Result, RunFailed, RunInterrupted
+    import click
+
+    from . import runner, runs
+    from .config import SolveConfig
+    from .errors import ConfigError, PinnlabError, PinnlabWarning
+    from .registry import builtin_problems, get_problem
+    from .runner import Result, RunFailed, RunInterrupted
+except KeyboardInterrupt:
+    if hasattr(sys, "ps1") or sys.flags.interactive:  # an interactive session keeps Python's own behaviour
+        raise
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130) from None
 
 
 def _pairs(items: tuple[str, ...], what: str) -> dict[str, object]:
@@ -182,7 +192,11 @@ def solve_cmd(problem, layer, solver, seed, out, resume, no_plot, quiet, **share
         sys.exit(1)
     _close(progress)
     if not no_plot:
-        _plot(result.run_dir)
+        try:
+            _plot(result.run_dir)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"while drawing the figures; the run completed and its files are in "
+                                    f"{result.run_dir} (draw them with: pinnlab plot {result.run_dir})") from None
     _summary(result, quiet)
 
 
@@ -296,7 +310,7 @@ def plot_cmd(run_dir, fmt):
     from .plots.comparison import comparison_figures
     from .plots.style import check_format
     check_format(fmt)
-    path = Path(run_dir)
+    path = runs.check_path(run_dir, "run directory")
     if path.is_dir() and not (path / "config.json").exists() and (path / SUMMARY_CSV).exists():
         written = comparison_figures(path, summary_rows(find_runs([path]), root=path), fmt)
     else:
@@ -306,8 +320,35 @@ def plot_cmd(run_dir, fmt):
         click.echo(str(p))
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning) -> None:
+    """pinnlab's own notices as one ``warning: ...`` line; any other warning as Python shows it."""
+    if issubclass(category, PinnlabWarning):
+        click.echo(f"warning: {' '.join(str(message).split())}", err=True)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: bad input becomes one line on stderr and exit code 2, never a traceback."""
+    """Entry point: bad input becomes one line on stderr and exit code 2, never a traceback; Ctrl-C and
+    ``kill`` (SIGTERM) anywhere, a problem file's import and the figures included, are exit 130."""
+    old = None
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        old = signal.signal(signal.SIGTERM, _interrupt)  # training installs its own, to stop at a step boundary
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", PinnlabWarning)
+            warnings.showwarning = _show_warning
+            _main(argv)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="pinnlab", standalone_mode=False)
     except PinnlabError as e:

@@ -101,7 +101,7 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
         if solver not in solver_names():
             raise ConfigError(one_of("solver in --solvers", solver, solver_names()))
     # problem files first: one may register a layer kind of its own (docs/layers.md)
-    loaded = {runner._source(source): get_problem(source) for source in dict.fromkeys(problems)}
+    loaded = {runner.source_of(source): get_problem(source) for source in dict.fromkeys(problems)}
     known = layer_names()
     for layer in layers or ():
         if layer not in known:
@@ -112,7 +112,7 @@ def plan(problems: Sequence[str], layers: Sequence[str] | None, solvers: Sequenc
         if sources.setdefault(problem.name, source) != source:  # runs are filed under the problem's name
             raise ConfigError(f"{sources[problem.name]!r} and {source!r} are both problems named {problem.name!r}; "
                               f"compare them into separate --out folders")
-        digest = runner._file_digest(source)
+        digest = runner.file_digest(source)
         for layer in layers or [None]:
             for solver in solvers:
                 if solver == "node" and problem.kind != "ODE":
@@ -144,7 +144,7 @@ def _options_per_kind(layers: Sequence[str] | None, given: dict[str, Any]) -> di
 
 
 def _json_roundtrip(d: dict) -> dict:
-    return json.loads(json.dumps(d, default=runs._jsonable))
+    return json.loads(json.dumps(d, default=runs.jsonable))
 
 
 def run_state(path: Path, config: SolveConfig, spec: RunSpec | None = None) -> str:
@@ -286,7 +286,8 @@ def compare(problems: Sequence[str], layers: Sequence[str] | None = None, solver
         check_format(fmt)
     echo = echo or (lambda s: print(s, file=sys.stderr))
     grid, notes = plan(problems, layers, solvers, seeds, (config or SolveConfig()).validate())
-    out = Path(out) if out is not None else Path("runs") / "compare"
+    out = runs.check_path(out if out is not None else Path("runs") / "compare", "--out")
+    _check_out(out)
     for note in notes:
         echo(note)
     made = not out.exists()
@@ -297,6 +298,15 @@ def compare(problems: Sequence[str], layers: Sequence[str] | None = None, solver
         if made and not any(out.rglob(runs.CONFIG)):  # bad input found at a first step: leave nothing behind
             shutil.rmtree(out, ignore_errors=True)
         raise
+
+
+def _check_out(out: Path) -> None:
+    """A compare folder is its own: never a run directory, nor inside one (it would add folders to that run)."""
+    if (out / runs.CONFIG).exists():
+        raise RunError(f"--out {str(out)!r} is a run directory, not a compare folder; give compare a folder of its own")
+    inside = runs.run_above(out)
+    if inside is not None:
+        raise RunError(f"--out {str(out)!r} is inside the run {str(inside)!r}; give compare a folder outside it")
 
 
 def _compare_in(out: Path, grid: list[tuple[RunSpec, SolveConfig]], jobs: int, progress: bool, plot: bool,
@@ -414,7 +424,7 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
     """Run directories named directly, or found inside the given folders (e.g. compare outputs)."""
     found: list[Path] = []
     for p in paths:
-        p = Path(p)
+        p = runs.check_path(p, "run directory")
         if not p.is_dir():
             raise RunError(runs.not_a_folder(p, "run directory"))
         if (p / runs.CONFIG).exists():

@@ -98,8 +98,17 @@ class SolveConfig:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ConfigError(f"{name.replace('_', '-')} must be a non-negative integer, got {v!r}")
+        for name in (*positive, "steps", "lbfgs_steps", "resample_every", "early_stop"):
+            # far beyond any run (a billion steps, points or units; a thousand layers); past it torch and
+            # numpy fail mid-run, and a deeper net takes minutes to build before it fails
+            bound = 1000 if name == "depth" else 10**9
+            if (getattr(self, name) or 0) > bound:
+                raise ConfigError(f"{name.replace('_', '-')} must be at most {bound}, got {getattr(self, name)}")
         if self.init_from is not None and not isinstance(self.init_from, str):
             raise ConfigError(f"init-from must be a run directory, got {self.init_from!r}")
+        if self.init_from is not None:
+            from .runs import check_path
+            check_path(self.init_from, "--init-from")
         if self.steps == 0 and self.lbfgs_steps == 0:  # 0 Adam steps is an L-BFGS-only run
             raise ConfigError("steps and lbfgs-steps are both 0: nothing would be trained")
         if self.threads > MAX_THREADS:  # a thread each: 100000 exhausts the process's address space mid-run

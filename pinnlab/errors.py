@@ -17,6 +17,10 @@ class RunError(PinnlabError):
     """A run directory cannot be created, read or resumed."""
 
 
+class PinnlabWarning(UserWarning):
+    """Something a user should know that does not stop the run (the CLI prints it as one line)."""
+
+
 def one_of(what: str, value: object, allowed) -> str:
     """Message naming a bad value and the allowed ones, e.g. ``unknown layer 'foo' (allowed: a, b)``."""
     return f"unknown {what} {value!r} (allowed: {', '.join(str(a) for a in allowed)})"

@@ -132,6 +132,11 @@ class Problem:
     def _validate(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ProblemError("a Problem needs a non-empty name")
+        # the name is part of its runs' folder names: characters every file system takes, never a path
+        if (len(self.name) > 100 or self.name[0] == "."
+                or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in self.name)):
+            raise ProblemError(f"problem name {self.name!r} is not allowed: use at most 100 letters, digits, "
+                               f"'-', '_' and '.' (not first)")
         if not isinstance(self.domain, Geometry):
             raise ProblemError(f"problem {self.name!r}: domain must be a Box or another pinnlab.geometry shape, "
                                f"got {type(self.domain).__name__}")
@@ -229,11 +234,16 @@ class Problem:
     def _record(self, fn, what="residual", n: int = 4):
         rec = Recorder(self.domain.names, self.fields, n=n)
         try:
-            fn(rec)
+            terms = fn(rec)
         except ProblemError:
             raise
         except Exception as e:  # the user's own error, shown in their words
             raise ProblemError(f"problem {self.name!r}: {what} raised {type(e).__name__}: {e}") from None
+        for i, t in enumerate(terms if isinstance(terms, (list, tuple)) else [terms]):
+            # a complex or integer term would fail inside autograd or the optimiser, after the run's folder exists
+            if isinstance(t, torch.Tensor) and (not t.is_floating_point() or t.is_complex()):
+                raise ProblemError(f"problem {self.name!r}: {what} term {i} is {str(t.dtype).removeprefix('torch.')}; "
+                                   f"it must be a real floating-point tensor (as the fields are)")
         return rec.requests
 
     def residual_terms(self, f: Fields) -> list[torch.Tensor]:

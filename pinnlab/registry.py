@@ -12,6 +12,7 @@ from pathlib import Path
 from . import problems as _builtin
 from .errors import ProblemError
 from .problem import Problem
+from .runs import check_path
 
 
 @cache
@@ -37,7 +38,7 @@ def get_problem(name_or_path: str | Path) -> Problem:
     """A built-in problem by name, or the one Problem defined by a user's ``.py`` file."""
     s = str(name_or_path)
     if s.endswith(".py") or Path(s).suffix == ".py" or "/" in s:
-        return load_problem_file(Path(s))
+        return load_problem_file(check_path(s, "problem file"))
     probs = builtin_problems()
     if s in probs:
         return probs[s]

@@ -25,7 +25,7 @@ import torch
 
 from . import runs
 from .config import SolveConfig
-from .errors import ConfigError, PinnlabError, RunError
+from .errors import ConfigError, PinnlabError, PinnlabWarning, RunError
 from .layers import check_options, layer_kind
 from .problem import Problem
 from .registry import builtin_problems, get_problem
@@ -94,34 +94,39 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
     evaluate later on, raises :class:`RunFailed`, one interrupted :class:`RunInterrupted`, each with
     the run's report.
     """
-    if isinstance(problem, str):
-        problem_source = problem_source or _source(problem)
-        problem = get_problem(problem)
-    elif problem_source is None:
-        problem_source = _builtin_source(problem)
-    problem, config = prepare(problem, config or SolveConfig())
-    problem.evaluation()  # a solution that raises fails here, before anything is written (it is cached)
-    run_dir = runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}", runs_root)
-    with runs.dir_lock(run_dir), _sigterm_interrupts():
-        try:
-            # the parameters as run, so that a resume rebuilds the same equation however they were set
-            runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": problem_source,
-                                                    "problem_sha256": _file_digest(problem_source),
-                                                    "problem_params": problem.params, "config": config.to_dict(),
-                                                    "versions": versions()})
-            return _execute(problem, config, run_dir, None, progress)
-        except PinnlabError:
-            if not (run_dir / runs.CHECKPOINT).exists():  # bad input found at the first step: leave nothing behind
-                shutil.rmtree(run_dir, ignore_errors=True)
-            raise
-        except KeyboardInterrupt:
-            # training checkpoints itself when stopped; before it starts there is nothing to keep, and a
-            # directory without a checkpoint could be neither resumed nor reused as --out
-            if (run_dir / runs.CHECKPOINT).exists():
+    with _sigterm_interrupts():  # from the start: `kill` while a problem file loads or dry-runs is an interrupt
+        if isinstance(problem, str):
+            problem_source = problem_source or source_of(problem)
+            problem = get_problem(problem)
+        elif problem_source is None:
+            problem_source = _builtin_source(problem)
+        problem, config = prepare(problem, config or SolveConfig())
+        problem.evaluation()  # a solution that raises fails here, before anything is written (it is cached)
+        run_dir = runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}", runs_root)
+        with runs.dir_lock(run_dir):
+            try:
+                # the parameters as run, so that a resume rebuilds the same equation however they were set
+                runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": problem_source,
+                                                        "problem_sha256": file_digest(problem_source),
+                                                        "problem_params": problem.params, "config": config.to_dict(),
+                                                        "versions": versions()})
+                return _execute(problem, config, run_dir, None, progress)
+            except (RunFailed, RunInterrupted):
+                raise  # the run's report says what happened
+            except Exception:
+                # bad input found at the first step, or a failure (out of memory, say) before anything could be
+                # kept: a folder without a checkpoint could be neither resumed nor reused as --out
+                if not (run_dir / runs.CHECKPOINT).exists():
+                    shutil.rmtree(run_dir, ignore_errors=True)
                 raise
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise KeyboardInterrupt(f"before training started; nothing had been computed, so {str(run_dir)!r} "
-                                    "was removed") from None
+            except KeyboardInterrupt:
+                # training checkpoints itself when stopped; before it starts there is nothing to keep, and a
+                # directory without a checkpoint could be neither resumed nor reused as --out
+                if (run_dir / runs.CHECKPOINT).exists():
+                    raise
+                shutil.rmtree(run_dir, ignore_errors=True)
+                raise KeyboardInterrupt(f"before training started; nothing had been computed, so {str(run_dir)!r} "
+                                        "was removed") from None
 
 
 @contextlib.contextmanager
@@ -156,7 +161,7 @@ def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | N
     """
     run_dir = Path(run_dir)
     runs.load_run(run_dir)  # a missing or foreign directory is reported before it is locked
-    with runs.dir_lock(run_dir):
+    with runs.dir_lock(run_dir), _sigterm_interrupts():
         run = runs.load_run(run_dir)  # read again under the lock: another process may just have finished it
         if run.status == "completed":
             raise RunError(f"run {str(run_dir)!r} has already completed; nothing to resume")
@@ -167,7 +172,17 @@ def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | N
         ckpt_path = run_dir / runs.CHECKPOINT
         if not ckpt_path.exists():
             raise RunError(f"run {str(run_dir)!r} has no checkpoint yet: it cannot be resumed (start it again)")
-        return _execute(problem, config, run_dir, runs.load_checkpoint(ckpt_path), progress)
+        ckpt = runs.load_checkpoint(ckpt_path)
+
+        def started(state: TrainState, row: dict) -> None:
+            # the old report speaks of a step the run is now past: once training goes on it is removed, so
+            # that a kill -9 from here leaves a run that reads "stopped" (resumable), not "interrupted" long ago
+            if row.get("event") == "start":
+                (run_dir / runs.REPORT).unlink(missing_ok=True)
+            if progress is not None:
+                progress(state, row)
+
+        return _execute(problem, config, run_dir, ckpt, started)
 
 
 def load_result(run_dir: str | Path, problem: Problem | None = None) -> Result:
@@ -189,7 +204,8 @@ def load_result(run_dir: str | Path, problem: Problem | None = None) -> Result:
     return Result(run_dir, run.report or {}, task.net, problem, run.history)
 
 
-def _source(name: str) -> str:
+def source_of(name: str) -> str:
+    """What config.json records as a problem's source: a problem file's absolute path, or a built-in name."""
     p = Path(name)
     return str(p.resolve()) if p.suffix == ".py" else name
 
@@ -227,15 +243,15 @@ def _problem_of(run_dir: Path, saved: dict, given: Problem | None) -> Problem:
     if problem.name != saved["problem"]:  # a problem file edited since: the run would contradict itself
         raise RunError(f"run {str(run_dir)!r} is a run of problem {saved['problem']!r}, but "
                        f"{saved['problem_source']!r} now defines {problem.name!r}")
-    digest = _file_digest(saved["problem_source"])
+    digest = file_digest(saved["problem_source"])
     if saved.get("problem_sha256") not in (None, digest):
         # not refused: fixing a problem file that failed mid-run and resuming is what the checkpoint is for
         warnings.warn(f"problem file {saved['problem_source']!r} has changed since run {str(run_dir)!r} started; "
-                      f"going on with the file as it is now", UserWarning, stacklevel=3)
+                      f"going on with the file as it is now", PinnlabWarning, stacklevel=3)
     return problem
 
 
-def _file_digest(source: str | None) -> str | None:
+def file_digest(source: str | None) -> str | None:
     """The SHA-256 of a problem file's text (None for built-in and Python-defined problems)."""
     if source is None or not source.endswith(".py") or not Path(source).is_file():
         return None

@@ -25,6 +25,38 @@ from .errors import RunError
 CONFIG, REPORT, HISTORY, CHECKPOINT, PREDICTIONS = (
     "config.json", "report.json", "history.csv", "checkpoint.pt", "predictions.npz")
 LOCK = ".lock"
+STATUSES = ("completed", "interrupted", "diverged", "failed")  # what report.json's status can say
+# what file systems take (ext4, APFS, NTFS: 255-byte names; Linux: 4096-byte paths); beyond it every call fails
+NAME_MAX, PATH_MAX = 255, 4096
+
+
+def check_path(path: str | Path, what: str) -> Path:
+    """``path`` as a Path, or a one-line RunError naming ``what`` when no file system could hold it (a NUL
+    byte, a name over 255 bytes, a path over 4096), instead of the OSError every later use of it would raise."""
+    text = str(path)
+    shown = repr(text if len(text) <= 80 else text[:60] + "..." + text[-12:])
+    if "\0" in text:
+        raise RunError(f"{what} {shown} contains a NUL character")
+    for part in Path(text).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise RunError(f"{what} {shown}: a name in it is {len(os.fsencode(part))} bytes long; file systems "
+                           f"take at most {NAME_MAX}")
+    if len(os.fsencode(os.path.abspath(text))) >= PATH_MAX:
+        raise RunError(f"{what} {shown}: the path is longer than file systems take ({PATH_MAX} bytes)")
+    return Path(text)
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` is a run directory: its config.json and the lock file every run takes."""
+    return (path / CONFIG).is_file() and (path / LOCK).exists()
+
+
+def run_above(path: Path) -> Path | None:
+    """The run directory ``path`` would lie inside, if any: a run's folder holds only its own files."""
+    for parent in Path(os.path.abspath(path)).parents:
+        if is_run_dir(parent):
+            return parent
+    return None
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -36,16 +68,21 @@ def atomic_write(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as e:  # a full disk, a read-only folder: the old file is intact, and this is one line
+        raise RunError(f"{str(path)!r} cannot be written ({e.strerror or e}); the previous version, if any, "
+                       f"is intact") from None
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
 def write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, (json.dumps(obj, indent=2, default=_jsonable) + "\n").encode())
+    atomic_write(path, (json.dumps(obj, indent=2, default=jsonable) + "\n").encode())
 
 
-def _jsonable(o):
+def jsonable(o: Any) -> Any:
+    """What ``json.dumps(default=...)`` writes for a value JSON has no type for: a tensor's or numpy
+    scalar's number, a set's or tuple's list, else its ``str``."""
     if hasattr(o, "item"):
         return o.item()
     if isinstance(o, (set, tuple)):
@@ -101,9 +138,18 @@ def _num(v: str):
 
 
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
-    buf = io.BytesIO()
-    torch.save(dict(state), buf)
-    atomic_write(path, buf.getvalue())
+    """Write a checkpoint atomically; a RunError (the old checkpoint intact) when memory runs out."""
+    try:
+        buf = io.BytesIO()
+        torch.save(dict(state), buf)
+        data = buf.getvalue()
+    except (MemoryError, RuntimeError) as e:
+        # torch's zip writer turns a MemoryError into a RuntimeError on its way out: both are this
+        if not isinstance(e, MemoryError) and not isinstance(e.__context__, MemoryError):
+            raise
+        raise RunError(f"not enough memory to write the checkpoint {str(path)!r}; the previous one, if any, "
+                       f"is intact") from None
+    atomic_write(path, data)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -130,7 +176,11 @@ def make_dirs(path: Path, what: str) -> None:
 def new_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
     """Create a fresh run directory; ``out`` must not exist. Safe against concurrent runs."""
     if out is not None:
-        out = Path(out)
+        out = check_path(out, "--out")
+        inside = run_above(out)
+        if inside is not None:
+            raise RunError(f"--out {str(out)!r} is inside the run {str(inside)!r}; a run's folder holds only its "
+                           f"own files (choose a path outside it)")
         if out.exists():
             raise RunError(f"--out {str(out)!r} already exists; pinnlab never overwrites a run (choose a new path)")
         make_dirs(out.parent, "the folder of --out")
@@ -141,7 +191,10 @@ def new_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") ->
         except OSError as e:
             raise RunError(f"--out {str(out)!r} cannot be created ({e.strerror})") from None
         return out
-    root = Path(root)
+    root = check_path(root, "the runs folder")
+    if Path(name).name != name or name in (".", "..") or not name.isprintable() or len(name) > NAME_MAX - 30:
+        raise RunError(f"run name {name!r} cannot be a folder name (letters, digits, '-', '_', '.'; at most "
+                       f"{NAME_MAX - 30} characters)")  # the problem and layer names it is made of are checked
     make_dirs(root, "the runs folder")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     while True:  # mkdir is atomic: two processes never get the same folder
@@ -190,7 +243,7 @@ class Run:
     def status(self) -> str:
         """report.json's status; without one, ``running`` while a process holds the run's lock, else
         ``stopped`` (killed before its first report: ``--resume`` it if it has a checkpoint)."""
-        if self.report and "status" in self.report:
+        if self.report is not None and "status" in self.report:
             return self.report["status"]
         return "running" if in_use(self.path) else "stopped"
 
@@ -219,11 +272,32 @@ def not_a_folder(path: Path, what: str) -> str:
 
 def load_run(path: str | Path) -> Run:
     """Read a run directory (config.json, report.json, history.csv)."""
-    path = Path(path)
+    path = check_path(path, "run directory")
     if not path.is_dir():
         raise RunError(not_a_folder(path, "run directory"))
     if not (path / CONFIG).exists():
         raise RunError(f"{str(path)!r} is not a pinnlab run (no {CONFIG})")
     config = read_json(path / CONFIG)
     report = read_json(path / REPORT) if (path / REPORT).exists() else None
+    _check_shape(path, config, report)
     return Run(path, config, report, read_history(path / HISTORY))
+
+
+def _check_shape(path: Path, config: Any, report: Any) -> None:
+    """config.json and report.json hold what a run writes (a hand edit may leave valid JSON of another shape)."""
+    def bad(name: str, why: str) -> RunError:
+        return RunError(f"{str(path / name)!r} is not a pinnlab run's: {why}")
+
+    if not isinstance(config, dict):
+        raise bad(CONFIG, f"it holds a JSON {type(config).__name__}, not an object")
+    if not isinstance(config.get("problem"), str) or not isinstance(config.get("config"), dict):
+        raise bad(CONFIG, "it needs 'problem' (a name) and 'config' (an object of options)")
+    for key, kind in (("problem_params", dict), ("problem_source", str), ("problem_sha256", str)):
+        if config.get(key) is not None and not isinstance(config[key], kind):
+            raise bad(CONFIG, f"its {key!r} is {config[key]!r}")
+    if report is None:
+        return
+    if not isinstance(report, dict):
+        raise bad(REPORT, f"it holds a JSON {type(report).__name__}, not an object")
+    if "status" in report and report["status"] not in STATUSES:
+        raise bad(REPORT, f"its status {report['status']!r} is none of {', '.join(STATUSES)}")

@@ -1,0 +1,5 @@
+"""``python -m pinnlab``: the ``pinnlab`` command."""
+
+from .cli import main
+
+main()
