@@ -38,7 +38,7 @@ def evaluation_points(geom: Geometry, sizes: Mapping[str, int]) -> PointSet:
         d, _ = cKDTree(edge).query(inside)
         inside = inside[d > 0.3 * h]
     pts = np.concatenate([edge, inside])
-    return PointSet(pts, triangulate(geom, pts), outline_array(geom))
+    return PointSet(pts, triangulate(geom, pts, h), outline_array(geom))
 
 
 def boundary_points(geom: Geometry, h: float) -> np.ndarray:
@@ -51,14 +51,16 @@ def boundary_points(geom: Geometry, h: float) -> np.ndarray:
     return pts[np.sort(first)]
 
 
-def triangulate(geom: Geometry, pts: np.ndarray) -> np.ndarray:
-    """Delaunay triangles of ``pts`` whose centroid and edge midpoints lie in the domain."""
+def triangulate(geom: Geometry, pts: np.ndarray, h: float) -> np.ndarray:
+    """Delaunay triangles of ``pts`` (about ``h`` apart) whose centroid lies in the domain, and the midpoints
+    of their long edges (a chord of a curved boundary, about ``h`` long, may leave it by a sliver)."""
     from scipy.spatial import Delaunay
     tri = Delaunay(pts).simplices
     corners = pts[tri]
-    keep = geom.contains(corners.mean(axis=1), tol=1e-9)
+    keep = geom.contains(corners.mean(axis=1), tol=0.0)
     for a, b in ((0, 1), (1, 2), (2, 0)):
-        keep &= geom.contains(0.5 * (corners[:, a] + corners[:, b]), tol=1e-6)
+        long = np.linalg.norm(corners[:, a] - corners[:, b], axis=1) > 2 * h
+        keep &= ~long | geom.contains(0.5 * (corners[:, a] + corners[:, b]), tol=0.0)
     v1, v2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
     area = 0.5 * np.abs(v1[:, 0] * v2[:, 1] - v1[:, 1] * v2[:, 0])
     keep &= area > 1e-12 * geom.scale**2
@@ -97,7 +99,7 @@ def mesh(geom: Geometry, h: float, smooth: int = 8) -> tuple[np.ndarray, np.ndar
     inner = lattice[d > 0.7 * h]
     pts = np.concatenate([edge, inner])
     nb = len(edge)
-    tri = triangulate(geom, pts)
+    tri = triangulate(geom, pts, h)
     for _ in range(smooth):  # move each interior node to the mean of its neighbours
         acc = np.zeros_like(pts)
         cnt = np.zeros(len(pts))
@@ -109,7 +111,7 @@ def mesh(geom: Geometry, h: float, smooth: int = 8) -> tuple[np.ndarray, np.ndar
         moved = acc[nb:] / np.maximum(cnt[nb:, None], 1)
         ok = geom.contains(moved, tol=-1e-6)
         pts[nb:][ok] = moved[ok]
-        tri = triangulate(geom, pts)
+        tri = triangulate(geom, pts, h)
     used = np.unique(tri)
     remap = -np.ones(len(pts), dtype=np.int64)
     remap[used] = np.arange(len(used))

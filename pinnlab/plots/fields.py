@@ -1,4 +1,5 @@
-"""Fields on a grid: heat maps and slices for two-coordinate problems (1-D + time, 2-D space), planes for three."""
+"""Fields on a grid: heat maps and slices for two-coordinate problems (1-D + time, 2-D space), planes for three;
+on a non-box domain, triangulated fields with the boundary drawn and holes left blank."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .data import GridPrediction
+from .data import GridPrediction, PointPrediction
 from .style import ERROR_CMAP, FIELD_CMAP, figure, fmt_err, styled
 
 
@@ -58,9 +59,12 @@ def slice_indices(n: int, fixed: str = "t") -> list[int]:
 
 
 @styled
-def field_figure(g: GridPrediction, title: str, reference: str = "reference",
+def field_figure(g: GridPrediction | PointPrediction, title: str, reference: str = "reference",
                  per_field: dict | None = None) -> Figure:
-    """One row per field: prediction | reference | |error| heat maps, and slices against the reference."""
+    """One row per field: prediction | reference | |error| heat maps, and slices against the reference
+    (triangulated fields on a non-box domain)."""
+    if isinstance(g, PointPrediction):
+        return _point_figure(g, title, reference, per_field)
     nf = len(g.fields)
     fig = figure(13.0, 2.9 * nf + 0.4)
     axes = fig.subplots(nf, 4, squeeze=False)
@@ -97,10 +101,12 @@ def draw_slices(ax: Axes, g: GridPrediction, j: int, fixed: str, along: str, ref
 
 
 @styled
-def volume_figure(g: GridPrediction, title: str, reference: str = "reference",
+def volume_figure(g: GridPrediction | PointPrediction, title: str, reference: str = "reference",
                   per_field: dict | None = None) -> Figure:
     """Three-coordinate problems: prediction | reference | |error| over the two other coordinates at
     three values of t (or of the last coordinate), one scale per field across the rows."""
+    if isinstance(g, PointPrediction):
+        return _point_figure(g, title, reference, per_field)
     fixed = "t" if "t" in g.coords else g.coords[-1]
     k = g.coords.index(fixed)
     horiz, vert = [c for c in g.coords if c != fixed]
@@ -128,5 +134,55 @@ def volume_figure(g: GridPrediction, title: str, reference: str = "reference",
             ax.set_aspect("equal")
             if c >= 1:  # prediction and reference share the reference panel's bar
                 fig.colorbar(mesh, ax=ax, shrink=0.9).ax.set_title(name if c == 1 else f"|{name} − ref|", fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+# -- non-box domains: fields on a triangulation of the evaluation points ------------------------------
+
+def triangulation(g: PointPrediction):
+    from matplotlib.tri import Triangulation
+    pts = g.points[: g.n_space]
+    return Triangulation(pts[:, 0], pts[:, 1], g.triangles)
+
+
+def tri_field(ax: Axes, g: PointPrediction, values: np.ndarray, cmap: str, vmin: float, vmax: float, tri=None):
+    """``values`` at the spatial points drawn on their triangles (none in a hole), the boundary in black."""
+    mesh = ax.tripcolor(tri if tri is not None else triangulation(g), values, shading="gouraud", cmap=cmap,
+                        vmin=vmin, vmax=vmax, rasterized=True)
+    if g.outline is not None and len(g.outline):
+        ax.plot(g.outline[:, 0], g.outline[:, 1], color="black", lw=0.7)
+    space = [c for c in g.coords if c != "t"]
+    ax.set_xlabel(space[0])
+    ax.set_ylabel(space[1])
+    ax.set_aspect("equal")
+    return mesh
+
+
+@styled
+def _point_figure(g: PointPrediction, title: str, reference: str = "reference",
+                  per_field: dict | None = None) -> Figure:
+    """prediction | reference | |error| per field (and, in space × time, at the first, middle and last time)."""
+    if g.triangles is None or len([c for c in g.coords if c != "t"]) != 2:
+        raise ValueError("triangulated figures need a 2-D spatial domain with triangles")
+    times = [None] if g.times is None else sorted({0, len(g.times) // 2, len(g.times) - 1})
+    rows = [(j, k) for j in range(len(g.fields)) for k in times]
+    fig = figure(11.0, 3.1 * len(rows) + 0.4)
+    axes = fig.subplots(len(rows), 3, squeeze=False)
+    tri = triangulation(g)
+    for r, (j, k) in enumerate(rows):
+        name = g.fields[j]
+        cut = (lambda v: v) if k is None else (lambda v, k=k: g.at_time(v, k))
+        p, ref, err = cut(g.pred[:, j]), cut(g.ref[:, j]), cut(g.error(j))
+        lo, hi = float(min(g.pred[:, j].min(), g.ref[:, j].min())), float(max(g.pred[:, j].max(), g.ref[:, j].max()))
+        at = "" if k is None else f", t = {g.times[k]:.3g}"
+        err_j = (per_field or {}).get(name, {}).get("rel_l2")
+        tri_field(axes[r, 0], g, p, FIELD_CMAP, lo, hi, tri).axes.set_title(f"prediction {name}{at}")
+        mesh = tri_field(axes[r, 1], g, ref, FIELD_CMAP, lo, hi, tri)
+        axes[r, 1].set_title(f"{reference} {name}{at}")
+        fig.colorbar(mesh, ax=axes[r, :2], shrink=0.9).ax.set_title(name, fontsize=9)
+        emesh = tri_field(axes[r, 2], g, err, ERROR_CMAP, 0.0, float(g.error(j).max()) or 1.0, tri)
+        axes[r, 2].set_title(f"|error| {name}{at}" + (f" (rel L2 {fmt_err(err_j)})" if r % len(times) == 0 else ""))
+        fig.colorbar(emesh, ax=axes[r, 2], shrink=0.9).ax.set_title(f"|{name} − ref|", fontsize=8)
     fig.suptitle(title)
     return fig
