@@ -286,7 +286,7 @@ def compare(problems: Sequence[str], layers: Sequence[str] | None = None, solver
         check_format(fmt)
     echo = echo or (lambda s: print(s, file=sys.stderr))
     grid, notes = plan(problems, layers, solvers, seeds, (config or SolveConfig()).validate())
-    out = runs.check_path(out if out is not None else Path("runs") / "compare", "--out")
+    out = runs.check_new_path(out if out is not None else Path("runs") / "compare", "--out")
     _check_out(out)
     for note in notes:
         echo(note)

@@ -46,6 +46,15 @@ def check_path(path: str | Path, what: str) -> Path:
     return Path(text)
 
 
+def check_new_path(path: str | Path, what: str) -> Path:
+    """:func:`check_path` for a folder pinnlab is to create, normalised ("r/../r2" is r2: making it makes no
+    folder r); no control characters either (a newline in a folder name breaks every listing that shows it)."""
+    path = check_path(path, what)
+    if not str(path).isprintable():
+        raise RunError(f"{what} {str(path)!r} has a control character; give a plain path")
+    return Path(os.path.normpath(path))
+
+
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` is a run directory: its config.json and the lock file every run takes."""
     return (path / CONFIG).is_file() and (path / LOCK).exists()
@@ -176,7 +185,7 @@ def make_dirs(path: Path, what: str) -> None:
 def new_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
     """Create a fresh run directory; ``out`` must not exist. Safe against concurrent runs."""
     if out is not None:
-        out = check_path(out, "--out")
+        out = check_new_path(out, "--out")
         inside = run_above(out)
         if inside is not None:
             raise RunError(f"--out {str(out)!r} is inside the run {str(inside)!r}; a run's folder holds only its "
