@@ -210,7 +210,7 @@ class Polygon(Geometry):
             v = v[:-1]  # a closed ring given with its first vertex repeated
         poly = shapely.Polygon(v)
         if not poly.is_valid or poly.area <= 0:
-            why = shapely.validation.explain_validity(poly) if poly.area > 0 else "zero area"
+            why = shapely.is_valid_reason(poly) if not poly.is_valid else "zero area"
             raise ProblemError(f"Polygon is not simple: {why} (its edges must not cross or touch)")
         super().__init__(_names(names, 2), v.min(axis=0), v.max(axis=0))
         self.vertices, self.poly = v, poly
