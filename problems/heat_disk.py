@@ -16,7 +16,7 @@ J01 = 2.404825557695773  # first zero of J0
 
 def bessel_j0(z):
     """J0 by its power series (differentiable in torch; 30 terms reach rounding for |z| <= j)."""
-    term, total, q = torch.ones_like(z), torch.ones_like(z), -(z * z) / 4
+    term, total, q = 1.0, 1.0, -(z * z) / 4  # plain numbers first: the jet engine runs it too
     for k in range(1, 30):
         term = term * q / (k * k)
         total = total + term
