@@ -72,9 +72,11 @@ class RowAdam(Optimizer):
 
 def _rprop_update(p, g, prev, size, eta_minus: float, eta_plus: float, lo: float, hi: float):
     s = torch.mul(g, prev).sign_()
-    factor = torch.where(s > 0, eta_plus, torch.where(s < 0, eta_minus, 1.0))
+    # the factors as tensors of the parameters' dtype: python scalars would make them float32
+    up, down, one = (torch.tensor(v, dtype=g.dtype, device=g.device) for v in (eta_plus, eta_minus, 1.0))
+    factor = torch.where(s > 0, up, torch.where(s < 0, down, one))
     size = (size * factor).clamp(lo, hi)
-    g = torch.where(s < 0, 0.0, g)  # after a sign change: no step, and no sign to compare next time
+    g = torch.where(s < 0, torch.zeros((), dtype=g.dtype, device=g.device), g)  # after a sign change: no step
     return p - g.sign() * size, g, size
 
 
