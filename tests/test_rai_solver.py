@@ -1,0 +1,113 @@
+"""The rai solver: jet states per training point in the run's model, plain-network reports, bit-identical resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_resume import _interrupt_at
+
+import pinnlab as pl
+import pinnlab.solvers.rai as rai_solver
+from pinnlab.errors import ConfigError
+from pinnlab.registry import get_problem
+from pinnlab.runs import load_checkpoint
+from pinnlab.solvers.pinn import make_task as make_pinn_task
+
+BASE = dict(solver="rai", width=6, depth=3, points=24, boundary_points=2, seed=3, dtype="float64", eval_every=10,
+            checkpoint_every=10, compile="off")
+
+
+def _task(make, **cfg):
+    problem = get_problem("poisson1d")
+    config = pl.SolveConfig(**{**BASE, "steps": 5, "lbfgs_steps": 0, **cfg})
+    torch.manual_seed(0)
+    return make(problem, config.resolved(problem.recipe))
+
+
+def test_states_start_as_the_plain_network():
+    rai, pinn = _task(rai_solver.make_task), _task(make_pinn_task, solver="pinn")
+    for a, b in zip(rai.net.parameters(), pinn.net.parameters()):
+        assert torch.equal(a, b)
+    t_rai, t_pinn = rai.loss_terms(), pinn.loss_terms()
+    assert t_rai["consistency"].item() == 0.0
+    for k, v in t_pinn.items():  # the auxiliary path's residual and conditions are the plain network's
+        assert torch.allclose(t_rai[k], v, rtol=1e-12), k
+    # one table per training set, jets of the partials that set needs: u, u_x, u_xx on collocation points
+    res, bc = rai.tables
+    assert res.n_points == 24 and res.n_comps == 3 and bc.n_comps == 1 and res.widths == [6, 6, 6, 1]
+
+
+def test_gradient_reaches_network_and_states():
+    task = _task(rai_solver.make_task)
+    with torch.no_grad():  # off the plain forward: every cut has a mismatch
+        for t in task.tables[0].tables:
+            t.add_(0.01)
+    sum(task.loss_terms().values()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in task.net.parameters())
+    assert all(t.grad.abs().sum() > 0 for t in task.tables[0].tables)
+
+
+def test_checkpoint_holds_the_tables_and_reports_are_the_plain_networks(tmp_path):
+    cfg = pl.SolveConfig(**BASE, steps=20, lbfgs_steps=0, lr=0.01)
+    res = pl.solve("poisson1d", cfg, out=tmp_path / "run")
+    model = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["task"]["model"]
+    shapes = {k: tuple(v.shape) for k, v in model.items() if k.startswith("states_")}
+    assert shapes["states_residual.tables.0"] == (24, 18) and shapes["states_residual.tables.3"] == (24, 3)
+    assert shapes["states_dirichlet.tables.0"] == (2, 6)
+    r = res.report
+    assert {"rai_objective", "rai_consistency", "plain_loss", "rai_state_mib"} <= set(r)
+    assert r["rai_state_mib"] == pytest.approx((24 * 3 + 2) * 19 * 8 / 2 ** 20)
+    # rel_l2 is the plain network's, measured here from the returned network and the exact solution
+    ev = get_problem("poisson1d").evaluation()
+    with torch.no_grad():
+        pred = res.net(torch.as_tensor(ev.points, dtype=torch.float64)).numpy()
+    want = np.linalg.norm(pred - ev.values) / np.linalg.norm(ev.values)
+    assert r["rel_l2"] == pytest.approx(want, rel=1e-9)
+    assert "loss_consistency" in res.history[-1] or any("loss_consistency" in h for h in res.history)
+
+
+@pytest.mark.parametrize("stop_at,opts", [(20, {"batch": 10, "resync": 9, "lam_end": 10.0}),
+                                          (33, {"lbfgs": "plain", "gap": 0.5})], ids=["adam-batches", "inside-lbfgs"])
+def test_a_resumed_rai_run_is_bit_identical(tmp_path, stop_at, opts):
+    cfg = pl.SolveConfig(**BASE, steps=30, lbfgs_steps=20, resample_every=7, options=opts)
+    full = pl.solve("poisson1d", cfg, out=tmp_path / "full")
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve("poisson1d", cfg, out=tmp_path / "cut", progress=_interrupt_at(stop_at))
+    resumed = pl.resume(tmp_path / "cut")
+    a = load_checkpoint(tmp_path / "full" / "checkpoint.pt")["task"]
+    b = load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["task"]
+    assert set(a["model"]) == set(b["model"]) and any(k.startswith("states_") for k in a["model"])
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    assert a["rai_step"] == b["rai_step"] == 30
+    assert resumed.report["final_loss"] == full.report["final_loss"]
+    assert resumed.report["rel_l2"] == full.report["rel_l2"]
+
+
+def test_mini_batches_cover_every_row_each_epoch():
+    task = _task(rai_solver.make_task, options={"batch": 7})
+    seen = []
+    for _ in range(4):  # 24 points, batches of 7: 4 per epoch
+        task.begin_step()
+        seen.append(task._residual_batch().ids)
+    assert sorted(torch.cat(seen).tolist()) == list(range(24))
+    task.begin_step()
+    first_of_next = task._residual_batch().ids
+    assert len(first_of_next) == 7 and not torch.equal(first_of_next, seen[0])
+
+
+@pytest.mark.parametrize("opts,msg", [({"layers": "some"}, "layers"), ({"lam": 0}, "lam"),
+                                      ({"lam": 2.0, "lam_end": 1.0}, "lam_end"), ({"nope": 1}, "nope")])
+def test_bad_options_are_one_line(opts, msg):
+    problem = get_problem("poisson1d")
+    cfg = pl.SolveConfig(**{**BASE, "options": opts}).resolved(problem.recipe)
+    with pytest.raises(ConfigError, match=msg):
+        rai_solver.check_config(problem, cfg)
+
+
+def test_autograd_derivatives_are_refused():
+    problem = get_problem("poisson1d")
+    cfg = pl.SolveConfig(**{**BASE, "derivatives": "autograd"}).resolved(problem.recipe)
+    with pytest.raises(ConfigError, match="jets"):
+        rai_solver.check_config(problem, cfg)
