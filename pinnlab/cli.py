@@ -354,8 +354,9 @@ def _main(argv: list[str] | None) -> None:
     except PinnlabError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
+    except click.exceptions.Abort as e:  # click's form of a KeyboardInterrupt: what it said is its cause
+        why = e.__cause__.args if isinstance(e.__cause__, KeyboardInterrupt) else ()
+        click.echo(" ".join(("interrupted", *map(str, why))), err=True)
         sys.exit(130)
     except click.ClickException as e:
         click.echo(f"error: {e.format_message()}".replace("\n", " "), err=True)

@@ -117,3 +117,66 @@ def test_a_run_without_a_report_is_running_only_while_a_process_holds_it(tmp_pat
     with runs.dir_lock(d):
         assert runs.load_run(d).status == "running"
     assert runs.load_run(d).status == "stopped"  # killed before its first report: not running forever
+
+
+SMALL = ["--steps", "20", "--lbfgs-steps", "0", "--points", "16", "--width", "4", "--depth", "1",
+         "--checkpoint-every", "5", "--compile", "off", "--no-plot", "--quiet"]
+
+
+def _out_of_memory_from(call: int):
+    """torch.save that runs out of memory from its ``call``-th use on, as it does under ``ulimit -v``: a
+    MemoryError that torch's zip writer turns into a RuntimeError on its way out."""
+    real, count = torch.save, [0]
+
+    def save(obj, f, *args, **kwargs):
+        count[0] += 1
+        if count[0] < call:
+            return real(obj, f, *args, **kwargs)
+        try:
+            raise MemoryError
+        except MemoryError:
+            raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64 vs 0") from None
+    return save
+
+
+def test_out_of_memory_at_the_first_checkpoint_is_one_line_and_leaves_no_folder(tmp_path, run_cli, monkeypatch):
+    monkeypatch.setattr(runs.torch, "save", _out_of_memory_from(1))
+    rc, _, err = run_cli(["solve", "decay", *SMALL, "--out", str(tmp_path / "run")])
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and "not enough memory to write the checkpoint" in lines[0], err
+    assert not (tmp_path / "run").exists()  # nothing could be kept: the folder could not be resumed
+
+
+def test_out_of_memory_at_a_later_checkpoint_fails_the_run_and_keeps_the_last_one(tmp_path, run_cli, monkeypatch):
+    monkeypatch.setattr(runs.torch, "save", _out_of_memory_from(2))
+    run = tmp_path / "run"
+    rc, _, err = run_cli(["solve", "decay", *SMALL, "--out", str(run)])
+    assert rc == 1 and "Traceback" not in err and "not enough memory" in err, err
+    assert json.loads((run / "report.json").read_text())["status"] == "failed"
+    assert runs.load_checkpoint(run / "checkpoint.pt")["trainer"]["step"] == 5
+
+
+LONG = ["--steps", "1000000", "--lbfgs-steps", "0", "--points", "16", "--width", "4", "--depth", "1",
+        "--checkpoint-every", "20", "--compile", "off", "--no-plot", "--quiet"]
+
+
+def test_a_resumed_run_killed_reads_stopped_not_interrupted_at_its_old_step(tmp_path, launcher):
+    run, ckpt = tmp_path / "run", tmp_path / "run" / "checkpoint.pt"
+    first = launcher.start(["solve", "decay", *LONG, "--out", run], tmp_path)
+    _wait_for_new_checkpoint(ckpt, 0, first)
+    first.signal(signal.SIGINT)
+    assert first.wait() == 130, first.stderr
+    assert runs.load_run(run).status == "interrupted"
+    old = runs.load_checkpoint(ckpt)["trainer"]["step"]
+    again = launcher.start(["solve", "--resume", run, "--quiet", "--no-plot"], tmp_path)
+    _wait_for_new_checkpoint(ckpt, ckpt.stat().st_mtime_ns, again)
+    again.signal(signal.SIGKILL)
+    assert again.wait() == -signal.SIGKILL
+    assert runs.load_checkpoint(ckpt)["trainer"]["step"] > old
+    # the report of step `old` is gone: the run reads stopped (resume it), not interrupted long ago
+    assert not (run / "report.json").exists() and runs.load_run(run).status == "stopped"
+    last = launcher.start(["solve", "--resume", run, "--quiet", "--no-plot"], tmp_path)
+    _wait_for_new_checkpoint(ckpt, ckpt.stat().st_mtime_ns, last)
+    last.signal(signal.SIGINT)
+    assert last.wait() == 130, last.stderr
+    assert runs.load_run(run).status == "interrupted"

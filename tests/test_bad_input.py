@@ -135,6 +135,27 @@ CASES = [
     ("resume a run another process holds", ["solve", "--resume", "{tmp}/busyrun"], "in use"),
     ("compare into a folder another compare holds", ["compare", "poisson1d", "--out", "{tmp}/busycompare",
                                                       "--seeds", "1"], "in use"),
+    # issue 27: each was a traceback, a left-over folder or a run that could not end
+    ("problem name that is a path", ["solve", "{file:pathname}"] + TINY, "problem name '../../../outside' is not"),
+    ("problem name with a slash", ["solve", "{file:slashname}"] + TINY, "problem name 'a/b' is not allowed"),
+    ("problem name of 300 characters", ["solve", "{file:longname}"] + TINY, "at most 100"),
+    ("problem name with a newline", ["solve", "{file:newlinename}"] + TINY, "problem name 'bad\\nname'"),
+    ("complex residual", ["solve", "{file:complexres}"] + TINY, "residual term 0 is complex64"),
+    ("integer residual", ["solve", "{file:intres}"] + TINY, "residual term 0 is int64"),
+    ("report of a config.json that is a list", ["report", "{tmp}/listconfig"], "holds a JSON list"),
+    ("plot of a config.json whose config is a string", ["plot", "{tmp}/strconfig"], "needs 'problem'"),
+    ("report of a config.json that is {}", ["report", "{tmp}/emptyconfig"], "needs 'problem'"),
+    ("report of a report.json that is a list", ["report", "{tmp}/listreport"], "report.json"),
+    ("report of an unknown status", ["report", "{tmp}/status7"], "its status 7 is none of"),
+    ("resume of a config.json that is a list", ["solve", "--resume", "{tmp}/listconfig"], "holds a JSON list"),
+    ("absurd step count", ["solve", "poisson1d", "--steps", "99999999999999999999"], "steps must be at most 1000000000"),
+    ("absurd L-BFGS count", ["solve", "poisson1d", "--lbfgs-steps", "99999999999999999999"], "lbfgs-steps must be at"),
+    ("absurd point count", ["solve", "poisson1d", "--points", "99999999999999999999"], "points must be at most"),
+    ("absurd boundary point count", ["solve", "poisson1d", "--boundary-points", "10000000000"], "boundary-points must"),
+    ("absurd depth", ["solve", "poisson1d", "--depth", "100000000"], "depth must be at most 1000"),
+    ("absurd eval cadence", ["solve", "poisson1d", "--eval-every", "99999999999999999999"], "eval-every must be at"),
+    ("compare with an absurd step count", ["compare", "poisson1d", "--seeds", "1", "--steps", str(10**12)],
+     "steps must be at most"),
 ]
 
 BROKEN_FILES = {
@@ -169,6 +190,14 @@ BROKEN_FILES = {
     "samename2": VALID_PROBLEM.split("\n", 5)[-1].replace('"k": 1.0', '"k": 2.0'),
     "nancond": VALID_PROBLEM.replace("Initial(u=1.0)", "Initial(u=float('nan'))"),
     "nandata": VALID_PROBLEM.replace("Initial(u=1.0)", "PointData(np.linspace(0, 1, 50)[:, None], u=np.full(50, np.inf))"),
+    "pathname": VALID_PROBLEM.replace('name="tiny-decay"', 'name="../../../outside"'),
+    "slashname": VALID_PROBLEM.replace('name="tiny-decay"', 'name="a/b"'),
+    "longname": VALID_PROBLEM.replace('name="tiny-decay"', 'name="n" * 300'),
+    "newlinename": VALID_PROBLEM.replace('name="tiny-decay"', 'name="bad\\nname"'),
+    "complexres": VALID_PROBLEM.replace("residual=lambda f, p: f.u.t + p.k * f.u",
+                                        "residual=lambda f, p: (f.u.t + p.k * f.u).to(torch.complex64)"),
+    "intres": VALID_PROBLEM.replace("residual=lambda f, p: f.u.t + p.k * f.u",
+                                    "residual=lambda f, p: (f.u.t + p.k * f.u).long()"),
 }
 
 
@@ -224,6 +253,13 @@ def broken(tmp_path_factory):
     shutil.copytree(done, tmp / "tornnpz")
     (tmp / "tornnpz" / "predictions.npz").write_bytes((done / "predictions.npz").read_bytes()[:300])
     (tmp / "busycompare").mkdir()
+    for name, config, report in (("listconfig", [], None), ("strconfig", {"problem": "decay", "config": "hello"}, None),
+                                 ("emptyconfig", {}, None), ("listreport", None, []), ("status7", None, {"status": 7})):
+        shutil.copytree(done, tmp / name)
+        if config is not None:
+            (tmp / name / "config.json").write_text(json.dumps(config))
+        if report is not None:
+            (tmp / name / "report.json").write_text(json.dumps(report))
     # flock locks belong to an open file, so the in-process CLI meets these as another process would
     with runs.dir_lock(tmp / "busyrun"), runs.dir_lock(tmp / "busycompare", "compare"):
         yield tmp, files
@@ -448,3 +484,18 @@ def test_api_raises_documented_errors(case, tmp_path):
     assert isinstance(info.value, pl.PinnlabError)
     assert "\n" not in str(info.value)
     assert not (tmp_path / "r").exists() or case[0] == "resume a run in use"  # nothing written on bad input
+
+
+def test_the_problem_file_changed_notice_is_one_warning_line(tmp_path, run_cli):
+    path = tmp_path / "prob.py"
+    path.write_text(VALID_PROBLEM)
+    run = tmp_path / "run"
+    rc, _, err = run_cli(["solve", str(path), *TINY, "--out", str(run)])
+    assert rc == 0, err
+    (run / "report.json").unlink()  # as if killed: it can be resumed
+    path.write_text(VALID_PROBLEM + "\n# edited\n")
+    rc, _, err = run_cli(["solve", "--resume", str(run), "--quiet", "--no-plot"])
+    assert rc == 0, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("warning: problem file ") and "has changed" in lines[0], err
+    assert "UserWarning" not in err and "runner.py" not in err
