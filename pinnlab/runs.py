@@ -301,12 +301,29 @@ def _check_shape(path: Path, config: Any, report: Any) -> None:
         raise bad(CONFIG, f"it holds a JSON {type(config).__name__}, not an object")
     if not isinstance(config.get("problem"), str) or not isinstance(config.get("config"), dict):
         raise bad(CONFIG, "it needs 'problem' (a name) and 'config' (an object of options)")
-    for key, kind in (("problem_params", dict), ("problem_source", str), ("problem_sha256", str)):
-        if config.get(key) is not None and not isinstance(config[key], kind):
-            raise bad(CONFIG, f"its {key!r} is {config[key]!r}")
+    _check_types(config, CONFIG_TYPES, lambda why: bad(CONFIG, why))
+    _check_types(config["config"], RUN_KEY_TYPES, lambda why: bad(CONFIG, f"its config's {why}"))
     if report is None:
         return
     if not isinstance(report, dict):
         raise bad(REPORT, f"it holds a JSON {type(report).__name__}, not an object")
     if "status" in report and report["status"] not in STATUSES:
         raise bad(REPORT, f"its status {report['status']!r} is none of {', '.join(STATUSES)}")
+    _check_types(report, REPORT_TYPES, lambda why: bad(REPORT, why))
+
+
+# the keys that report, plot and compare read from a run's files, and what each must be (or null)
+_NUMBER = (int, float)
+CONFIG_TYPES = {"problem_params": dict, "problem_source": str, "problem_sha256": str}
+RUN_KEY_TYPES = {"layer": str, "solver": str, "seed": int}
+REPORT_TYPES = {**RUN_KEY_TYPES, "problem": str, "message": str, "reference": str, "figure_kind": str, "measure": str,
+                "per_field": dict, "params": dict, "final_loss_terms": dict,
+                **dict.fromkeys(("rel_l2", "max_abs_error", "heldout_residual", "final_loss", "steps", "wall_s",
+                                 "ms_per_step", "adam_steps", "lbfgs_iterations", "compile_s", "best_loss"), _NUMBER)}
+
+
+def _check_types(d: dict, types: Mapping[str, type | tuple[type, ...]], bad) -> None:
+    for key, kind in types.items():
+        v = d.get(key)
+        if v is not None and (not isinstance(v, kind) or (kind is not str and isinstance(v, bool))):
+            raise bad(f"{key!r} is {v!r}")

@@ -148,6 +148,8 @@ CASES = [
     ("report of a report.json that is a list", ["report", "{tmp}/listreport"], "report.json"),
     ("report of an unknown status", ["report", "{tmp}/status7"], "its status 7 is none of"),
     ("resume of a config.json that is a list", ["solve", "--resume", "{tmp}/listconfig"], "holds a JSON list"),
+    ("plot of a report whose per_field is a string", ["plot", "{tmp}/strperfield"], "'per_field' is 'x'"),
+    ("report of a report whose solver is a list", ["report", "{tmp}/listsolver"], "'solver' is ['a']"),
     ("absurd step count", ["solve", "poisson1d", "--steps", "99999999999999999999"], "steps must be at most 1000000000"),
     ("absurd L-BFGS count", ["solve", "poisson1d", "--lbfgs-steps", "99999999999999999999"], "lbfgs-steps must be at"),
     ("absurd point count", ["solve", "poisson1d", "--points", "99999999999999999999"], "points must be at most"),
@@ -254,7 +256,9 @@ def broken(tmp_path_factory):
     (tmp / "tornnpz" / "predictions.npz").write_bytes((done / "predictions.npz").read_bytes()[:300])
     (tmp / "busycompare").mkdir()
     for name, config, report in (("listconfig", [], None), ("strconfig", {"problem": "decay", "config": "hello"}, None),
-                                 ("emptyconfig", {}, None), ("listreport", None, []), ("status7", None, {"status": 7})):
+                                 ("emptyconfig", {}, None), ("listreport", None, []), ("status7", None, {"status": 7}),
+                                 ("strperfield", None, {**json.loads((done / "report.json").read_text()), "per_field": "x"}),
+                                 ("listsolver", None, {**json.loads((done / "report.json").read_text()), "solver": ["a"]})):
         shutil.copytree(done, tmp / name)
         if config is not None:
             (tmp / name / "config.json").write_text(json.dumps(config))
