@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from pinnlab import runs
@@ -180,3 +181,18 @@ def test_a_resumed_run_killed_reads_stopped_not_interrupted_at_its_old_step(tmp_
     last.signal(signal.SIGINT)
     assert last.wait() == 130, last.stderr
     assert runs.load_run(run).status == "interrupted"
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "report.json"
+    runs.write_json(path, {"status": "completed"})
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(runs.os, "fsync", full)
+    with pytest.raises(runs.RunError, match="cannot be written \\(No space left on device\\)"):
+        runs.write_json(path, {"status": "interrupted"})
+    assert json.loads(path.read_text()) == {"status": "completed"}
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary left behind
