@@ -46,22 +46,29 @@ class Variant:
     rai_fraction: float = 1.0    # RAI for this fraction of the iterations, then plain training
     optim: str = "rprop"         # rprop (lr 0.1) or adam
     lr: float = 0.1
+    plain_lr: float = 0.1        # Rprop's first step size in plain training (the plain variant, or after RAI)
 
 
 VARIANTS = {v.name: v for v in [
     Variant("plain", "plain backprop, Rprop lr 0.1", rai=False),
+    Variant("plain-lr1e-3", "plain backprop, Rprop lr 1e-3 (the fine-tuning step size, from the start)", rai=False,
+            plain_lr=1e-3),
     Variant("rai", "the reference: every Linear wrapped, λ=1, Rprop lr 0.1"),
     Variant("rai-hidden", "states on the hidden Linears only (not the output layer)", layers="hidden"),
     Variant("rai-ramp", "λ rising 1 -> 1e4 over the run", lam_end=1e4),
     Variant("rai-resync", "states re-synchronised from the plain forward every 1000 steps", resync=1000),
     Variant("rai-gap", "plus a gap penalty mean((plain out - aux out)^2), weight 1", gap=1.0),
     Variant("rai-adam", "Adam lr 1e-3 instead of Rprop", optim="adam", lr=1e-3),
-    Variant("rai-then-plain", "RAI for the first half, then plain Rprop", rai_fraction=0.5),
-    Variant("rai-ramp-then-plain", "λ rising 1 -> 1e4 for the first half, then plain Rprop", lam_end=1e4,
-            rai_fraction=0.5),
+    Variant("rai-then-plain", "RAI for 30% of the iterations, then plain Rprop lr 1e-3", rai_fraction=0.3,
+            plain_lr=1e-3),
+    Variant("rai-ramp-then-plain", "λ rising 1 -> 1e4 for 30% of the iterations, then plain Rprop lr 1e-3",
+            lam_end=1e4, rai_fraction=0.3, plain_lr=1e-3),
+    Variant("rai-then-plain-lr0.1", "RAI for the first half, then plain Rprop lr 0.1", rai_fraction=0.5),
+    Variant("rai-ramp-then-plain-lr0.1", "λ rising 1 -> 1e4 for the first half, then plain Rprop lr 0.1",
+            lam_end=1e4, rai_fraction=0.5),
 ]}
-DEFAULT = ["plain", "rai", "rai-hidden", "rai-ramp", "rai-resync", "rai-gap", "rai-adam", "rai-then-plain",
-           "rai-ramp-then-plain"]
+DEFAULT = ["plain", "rai", "rai-then-plain"]
+QUICK = ["plain", "rai", "rai-then-plain"]
 
 
 def moons(n: int, state: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,7 +131,7 @@ def train(v: Variant, model: nn.Sequential, x, y, iters: int, log_every: int) ->
                 history.append([i + 1, *evaluate(model, x, y), objective])
         del rai, opt
     if iters > rai_iters:
-        opt = FlatRprop(model.parameters(), lr=0.1, compile=True)
+        opt = FlatRprop(model.parameters(), lr=v.plain_lr, compile=True)
         for i in range(rai_iters, iters):
             opt.zero_grad(set_to_none=False)
             loss = bce(model(x), y)
@@ -202,8 +209,7 @@ def main(argv=None) -> None:
         args.seeds, args.iters, args.depth, args.log_every = 2, 300, 30, 50
         if args.models == Path("runs/rai_moons_models"):
             args.models = Path("runs/rai_moons_quick_models")
-    names = args.variants.split(",") if args.variants else (["plain", "rai", "rai-ramp-then-plain"] if args.quick
-                                                            else DEFAULT)
+    names = args.variants.split(",") if args.variants else (QUICK if args.quick else DEFAULT)
     bad = [n for n in names if n not in VARIANTS]
     if bad:
         p.error(f"unknown variant {bad[0]!r} (allowed: {', '.join(VARIANTS)})")
@@ -216,7 +222,9 @@ def main(argv=None) -> None:
     if args.resume and args.json is not None and args.json.exists():
         old = json.loads(args.json.read_text())
         if old.get("setting") == setting:
-            done = {(r["variant"], r["seed"]): r for r in old.get("runs", [])}
+            # a run is reused only under the same variant options (a renamed or changed variant runs again)
+            done = {(r["variant"], r["seed"]): r for r in old.get("runs", [])
+                    if r["variant"] in VARIANTS and r.get("options") == asdict(VARIANTS[r["variant"]])}
     runs, fig_models = list(done.values()), {}
     for name in names:
         v = VARIANTS[name]
@@ -230,7 +238,8 @@ def main(argv=None) -> None:
             model = mlp(args.depth, args.width, seed)
             rec = train(v, model, x, y, args.iters, args.log_every)
             acc, b = evaluate(model, x, y)
-            rec.update(variant=name, seed=seed, train_accuracy=acc, bce=b, test_accuracy=evaluate(model, xt, yt)[0])
+            rec.update(variant=name, options=asdict(v), seed=seed, train_accuracy=acc, bce=b,
+                       test_accuracy=evaluate(model, xt, yt)[0])
             runs = [r for r in runs if (r["variant"], r["seed"]) != (name, seed)] + [rec]
             if seed == 0:  # kept for the figure, and for a resumed benchmark's figure
                 fig_models[name] = model

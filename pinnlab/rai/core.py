@@ -45,11 +45,16 @@ class StateTables(nn.Module):
 
     A row holds a point's components side by side (value, then the partials in the jet plan's order),
     so one row index reads or writes all of them; mini-batches gather their rows by point id.
+    ``scale``: a state is ``scale`` times its parameter, so an optimiser whose step is the learning
+    rate (Adam) moves states ``scale`` times faster than the weights it shares the rate with.
     """
 
     def __init__(self, n_points: int, widths: Sequence[int], n_comps: int = 1, *,
-                 dtype: torch.dtype | None = None, device: torch.device | str | None = None):
+                 dtype: torch.dtype | None = None, device: torch.device | str | None = None, scale: float = 1.0):
         super().__init__()
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+            raise ConfigError(f"RAI state scale must be a positive number, got {scale!r}")
+        self.scale = float(scale)
         for what, v in (("n_points", n_points), ("n_comps", n_comps)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ConfigError(f"RAI {what} must be a positive integer, got {v!r}")
@@ -65,6 +70,8 @@ class StateTables(nn.Module):
         """
         tab = self.tables[t]
         rows = tab if ids is None else F.embedding(ids, tab, sparse=sparse)
+        if self.scale != 1.0:
+            rows = rows * self.scale
         w = self.widths[t]
         if self.n_comps == 1:
             return [rows]
@@ -76,6 +83,8 @@ class StateTables(nn.Module):
         if len(comps) != self.n_comps:
             raise ValueError(f"cut {t}: {len(comps)} components for a table of {self.n_comps}")
         rows = torch.cat([c.to(self.tables[t].dtype) for c in comps], dim=1)
+        if self.scale != 1.0:
+            rows = rows / self.scale
         if ids is None:
             self.tables[t].copy_(rows)
         else:

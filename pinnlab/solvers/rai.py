@@ -41,6 +41,8 @@ OPTIONS: dict[str, SolverOption] = {
                            "hidden layers only, or every K-th layer counted back from the head (which is included)"),
     "cut": SolverOption(str, "linear", lambda v: v in ("linear", "layer"), "linear, layer",
                         "a dense layer's state before its activation (linear, as the reference) or after it"),
+    "state_scale": SolverOption(float, 1.0, lambda v: v > 0, "a number > 0",
+                                "a state is this times its parameter: Adam moves states this many times faster"),
     "lam": SolverOption(float, 1.0, lambda v: v > 0, "a number > 0", "consistency weight (at the start)"),
     "lam_end": SolverOption(float, 0.0, lambda v: v >= 0, "a number >= 0",
                             "if > 0, the weight rises geometrically from lam to this over the Adam steps"),
@@ -107,7 +109,8 @@ class RaiTask(PinnTask):
         self.plans = [plan_for(p.domain.dim, [i for idx in w.values() for i in idx]) for w in self.wanted]
         self.tables: list[StateTables] = []
         for name, pts, plan in zip(self.set_names, self.points.training, self.plans):
-            tab = StateTables(pts.n, self.chain.widths, plan.size, dtype=self.dtype, device=self.config.device)
+            tab = StateTables(pts.n, self.chain.widths, plan.size, dtype=self.dtype, device=self.config.device,
+                              scale=self.opt["state_scale"])
             sync_states(self.chain, tab, Jet.input(pts.x, plan))
             self.tables.append(model.add(f"states_{name}", tab))
         return model
