@@ -18,9 +18,10 @@ try:  # torch loads here, the first second of every command: Ctrl-C then is an i
 
     import click
 
-    from . import runner, runs
+    from . import options, runner, runs
     from .config import SolveConfig
     from .errors import ConfigError, PinnlabError, PinnlabWarning
+    from .options import Text
     from .registry import builtin_problems, get_problem
     from .runner import Result, RunFailed, RunInterrupted
 except KeyboardInterrupt:
@@ -89,64 +90,84 @@ def show(problem: str) -> None:
     click.echo(get_problem(problem).summary())
 
 
-# Options every run takes, shared by `solve` and `compare` (defined once here).
-_RUN_OPTIONS = [
-    click.option("--layer-opt", multiple=True, metavar="KEY=VALUE", help="Option of the layer kind, e.g. omega0=3."),
-    click.option("--init", default=None, help="Weight initialisation (xavier, he, lecun, orthogonal, default)."),
-    click.option("--layer-norm", is_flag=True, help="Layer normalisation after every hidden layer."),
-    click.option("--width", type=int, default=None, help="Units per hidden layer (default: the problem's recipe)."),
-    click.option("--depth", type=int, default=None, help="Hidden layers (default: the problem's recipe)."),
-    click.option("--steps", type=int, default=None, help="Adam steps."),
-    click.option("--lbfgs-steps", type=int, default=None, help="L-BFGS iterations after Adam (0: none)."),
-    click.option("--lr", type=float, default=None, help="Adam learning rate."),
-    click.option("--points", type=int, default=None, help="Interior collocation points."),
-    click.option("--boundary-points", type=int, default=None,
-                 help="Points per condition, split between its faces (default: the problem's recipe)."),
-    click.option("--sampler", default="sobol", help="sobol | lhs | uniform."),
-    click.option("--resample-every", type=int, default=None, help="Draw new collocation points every N steps."),
-    click.option("--device", default="cpu", help="cpu | cuda."),
-    click.option("--dtype", default="float32", help="float32 | float64 (Adam stage)."),
-    click.option("--lbfgs-dtype", default="float64", help="float32 | float64 for the L-BFGS stage."),
-    click.option("--threads", type=int, default=1, help="Torch intra-op threads (1 is fastest for small nets)."),
-    click.option("--derivatives", default="auto", help="auto | jets | autograd."),
-    click.option("--compile", "compile_", default="auto", help="auto | on | off: torch.compile the loss."),
-    click.option("--hard", is_flag=True, help="Use the problem's hard-constraint output transform."),
-    click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a problem parameter."),
-    click.option("--weight", multiple=True, metavar="TERM=W", help="Loss weight: residual, conditions or a term name."),
-    click.option("--eval-every", type=int, default=250,
-                 help="Measure the error and held-out residual every N steps (also early stop's cadence)."),
-    click.option("--checkpoint-every", type=int, default=500,
-                 help="Write the checkpoint every N steps (what a kill -9 can lose)."),
-    click.option("--early-stop", type=int, default=0, help="Stop Adam after N evaluations without held-out gain."),
-    click.option("--opt", "solver_opt", multiple=True, metavar="KEY=VALUE",
-                 help="Solver option (node: method, rtol, atol, trajectories, noise, ...; see README)."),
-    click.option("--adjoint", is_flag=True, help="node: gradients by the adjoint method (same as --opt adjoint=true)."),
-    click.option("--init-from", default=None, metavar="RUN_DIR",
-                 help="Start from the trained network of RUN_DIR (same shape): train on, or continue in a parameter."),
-]
+class _RunOption(click.Option):
+    """A click option whose help may be computed when it is shown (e.g. from the registered solvers)."""
+
+    def __init__(self, *args, help_text=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._help_text = help_text
+
+    def get_help_record(self, ctx):
+        if self._help_text is not None:
+            self.help, self._help_text = self._help_text(), None
+        return super().get_help_record(ctx)
 
 
-def run_options(fn):
-    """Attach the shared run options (everything but problem, layer, solver, seed and output)."""
-    for opt in reversed(_RUN_OPTIONS):
-        fn = opt(fn)
-    return fn
+def _click_option(flag: str, name: str, help: Text, **kwargs):
+    lazy = {"help_text": help} if callable(help) else {"help": help}
+    return click.option(flag, name, cls=_RunOption, **lazy, **kwargs)
 
 
-def _solve_config(solver, layer, seed, layer_opt, init, layer_norm, width, depth, steps, lbfgs_steps, lr, points,
-                  boundary_points, sampler, resample_every, device, dtype, lbfgs_dtype, threads, derivatives,
-                  compile_, hard, set_, weight, eval_every, early_stop, solver_opt, adjoint=False,
-                  checkpoint_every=500, init_from=None) -> SolveConfig:
-    """A validated SolveConfig from the command-line values."""
-    return SolveConfig(solver=solver, layer=layer, layer_options=_pairs(layer_opt, "--layer-opt"),
-                       init=init, layer_norm=layer_norm, width=width, depth=depth, steps=steps,
-                       lbfgs_steps=lbfgs_steps, lr=lr, points=points, boundary_points=boundary_points,
-                       sampler=sampler, resample_every=resample_every, seed=seed, device=device,
-                       dtype=dtype, lbfgs_dtype=lbfgs_dtype, threads=threads, derivatives=derivatives,
-                       compile=compile_, hard=hard, params=_numbers(set_, "--set"),
-                       weights=_numbers(weight, "--weight"), eval_every=eval_every, early_stop=early_stop,
-                       checkpoint_every=checkpoint_every, init_from=init_from,
-                       options={**_pairs(solver_opt, "--opt"), **({"adjoint": True} if adjoint else {})}).validate()
+def run_options(command: str, cls: type = SolveConfig):
+    """Attach the options of every field of ``cls`` (SolveConfig; :mod:`pinnlab.options`) to ``command``'s
+    function: those of ``command`` alone first, then the ones ``solve`` and ``compare`` share."""
+    opts = [ro for ro in options.run_options(cls) if ro.flag and ro.how.only in (None, command)]
+    opts.sort(key=lambda ro: ro.how.only is None)
+
+    def attach(fn):
+        decorators = []
+        for ro in opts:
+            if ro.kind is bool:
+                decorators.append(_click_option(ro.flag, ro.name, ro.how.help, is_flag=True))
+            elif ro.kind is dict:
+                decorators.append(_click_option(ro.flag, ro.name, ro.how.help, multiple=True, metavar=ro.how.metavar))
+            else:
+                decorators.append(_click_option(ro.flag, ro.name, ro.how.help, type=ro.kind, default=ro.default,
+                                                metavar=ro.how.metavar))
+            for alias, key in ro.how.aliases.items():
+                decorators.append(_click_option(alias, _alias_name(alias), _alias_help(ro, alias, key), is_flag=True))
+        for deco in reversed(decorators):
+            fn = deco(fn)
+        return fn
+    return attach
+
+
+def _solver_names() -> list[str]:
+    from .solvers.registry import solver_names
+    return solver_names()
+
+
+def _alias_name(alias: str) -> str:
+    return alias.lstrip("-").replace("-", "_")
+
+
+def _alias_help(ro, alias: str, key: str):
+    def text() -> str:
+        from .solvers.registry import get_solver
+        taking = [(n, get_solver(n).options[key]) for n in _solver_names() if key in get_solver(n).options]
+        what = taking[0][1].help if taking else key
+        return f"{', '.join(n for n, _ in taking) or 'no solver'}: {what} (same as {ro.flag} {key}=true)."
+    return text
+
+
+_PARSE = {"pairs": _pairs, "numbers": _numbers}
+
+
+def config_from_options(values: dict[str, object], cls: type = SolveConfig, **given: object) -> SolveConfig:
+    """A validated ``cls`` (SolveConfig) from the command-line values of its fields (``values``, as click
+    gives them: repeated KEY=VALUE options as tuples, alias flags by name) and fields ``given`` directly."""
+    fields = dict(given)
+    for ro in options.run_options(cls):
+        if ro.name not in values:
+            continue
+        v = values[ro.name]
+        if ro.how.parse is not None:
+            v = _PARSE[ro.how.parse](v, ro.flag)
+        for alias, key in ro.how.aliases.items():
+            if values.get(_alias_name(alias)):
+                v = {**v, key: True}
+        fields[ro.name] = v
+    return cls(**fields).validate()
 
 
 def _only_resume_options(ctx: click.Context) -> None:
@@ -159,15 +180,12 @@ def _only_resume_options(ctx: click.Context) -> None:
 
 @cli.command(name="solve")
 @click.argument("problem", required=False)
-@click.option("--layer", default=None, help="Layer kind (tanh, sine, yat, auto, ...).")
-@click.option("--solver", default="pinn", help="pinn | node.")
-@click.option("--seed", type=int, default=0, help="Seed of all randomness (points, initialisation, resampling).")
-@run_options
+@run_options("solve")
 @click.option("--out", default=None, help="Run directory (must not exist). Default: runs/<problem>-...")
 @click.option("--resume", default=None, help="Continue an interrupted run directory.")
 @click.option("--no-plot", is_flag=True, help="Do not draw figures at the end.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the run directory.")
-def solve_cmd(problem, layer, solver, seed, out, resume, no_plot, quiet, **shared):
+def solve_cmd(problem, out, resume, no_plot, quiet, **run):
     """Train on PROBLEM (a built-in name or a .py file) and report the error against its reference."""
     progress = None if quiet else _Progress()
     try:
@@ -179,7 +197,7 @@ def solve_cmd(problem, layer, solver, seed, out, resume, no_plot, quiet, **share
         else:
             if problem is None:
                 raise ConfigError("missing PROBLEM (a built-in name, see `pinnlab list`, or a .py file)")
-            config = _solve_config(solver, layer, seed, **shared)
+            config = config_from_options(run)
             result = runner.solve(problem, config, out=out, progress=progress)
     except RunInterrupted as e:
         _close(progress)
@@ -260,18 +278,19 @@ def _summary(result: Result, quiet: bool) -> None:
 @cli.command(name="compare")
 @click.argument("problems", nargs=-1, required=True)
 @click.option("--layers", default=None, help="Comma-separated layer kinds, e.g. tanh,sine (default: the recipe's).")
-@click.option("--solvers", default="pinn", help="Comma-separated solvers, e.g. pinn,node.")
+@click.option("--solvers", default=SolveConfig.solver, cls=_RunOption,
+              help_text=lambda: f"Comma-separated solvers, e.g. {','.join(_solver_names())}.")
 @click.option("--seeds", type=int, default=3, help="Number of seeds per cell (seeds 0..N-1).")
 @click.option("--jobs", type=int, default=1, help="Runs in parallel (processes).")
-@run_options
+@run_options("compare")
 @click.option("--out", default=None, help="Output folder (default runs/compare); re-running continues in it.")
 @click.option("--format", "fmt", default="png", help="Figure format: png | pdf.")
 @click.option("--no-plot", is_flag=True, help="Write the summaries only, no figures.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def compare_cmd(problems, layers, solvers, seeds, jobs, out, fmt, no_plot, quiet, **shared):
+def compare_cmd(problems, layers, solvers, seeds, jobs, out, fmt, no_plot, quiet, **run):
     """Run PROBLEM... × layers × solvers × seeds; write summary.csv, summary.md and comparison figures."""
     from .compare import CompareInterrupted, compare, split_list
-    base = _solve_config("pinn", None, 0, **shared)
+    base = config_from_options(run)
     try:
         comp = compare(list(problems), split_list(layers, "layers"), split_list(solvers, "solvers"), seeds, base,
                        out=out, jobs=jobs, progress=not quiet, plot=not no_plot, fmt=fmt)

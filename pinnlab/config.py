@@ -5,19 +5,45 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from .derivatives import ENGINES
-from .errors import ConfigError, one_of
+from .errors import ConfigError
 from .geometry import SAMPLERS
+from .options import check as check_options
+from .options import option
 
 DEVICES = ("cpu", "cuda")
 MAX_THREADS = 1024  # far beyond any machine's cores; the bound only stops absurd values
+# far beyond any run (a billion steps, points or units; a million layers); past them torch and numpy fail
+# mid-run, and a deeper net takes many minutes to build before it fails
+MAX_COUNT, MAX_DEPTH = 10**9, 10**6
 DTYPES = ("float32", "float64")
 COMPILE = ("auto", "on", "off")
+
+
+def _solver_names() -> list[str]:
+    from .solvers.registry import solver_names  # here: the solvers import this module
+    return solver_names()
+
+
+def _check_solver(name: str) -> None:
+    from .solvers.registry import get_solver
+    get_solver(name)  # one line naming the registered solvers if it is not one
+
+
+def _solver_help() -> str:
+    return " | ".join(_solver_names()) + "."
+
+
+def _solver_options_help() -> str:
+    from .solvers.registry import get_solver
+    taking = [(n, list(get_solver(n).options)) for n in _solver_names() if get_solver(n).options]
+    listed = "; ".join(f"{n}: {', '.join(opts[:5])}{', ...' if len(opts) > 5 else ''}" for n, opts in taking)
+    return f"Solver option ({listed}; see README)." if listed else "Solver option (see README)."
 
 
 @dataclass
@@ -43,88 +69,59 @@ class SolveConfig:
       to train on, or to continue from one parameter value to the next.
     """
 
-    solver: str = "pinn"
-    layer: str | None = None
-    layer_options: dict[str, Any] = field(default_factory=dict)
-    init: str | None = None
-    layer_norm: bool = False
-    width: int | None = None
-    depth: int | None = None
-    steps: int | None = None          # Adam steps
-    lbfgs_steps: int | None = None    # L-BFGS iterations (0: none)
-    lr: float | None = None
-    points: int | None = None         # interior collocation points
-    boundary_points: int | None = None
-    sampler: str = "sobol"
-    resample_every: int | None = None
-    weights: dict[str, float] = field(default_factory=dict)
-    seed: int = 0
-    device: str = "cpu"
-    dtype: str = "float32"
-    lbfgs_dtype: str = "float64"      # float32 L-BFGS often stops after a few iterations
-    threads: int = 1                  # small nets on 2 shared cores: 1 thread measured fastest
-    derivatives: str = "auto"
-    compile: str = "auto"
-    hard: bool = False                # use the problem's hard-constraint output transform
-    params: dict[str, float] = field(default_factory=dict)
-    eval_every: int = 250
-    checkpoint_every: int = 500
-    early_stop: int = 0               # stop Adam after this many evaluations without held-out improvement
-    options: dict[str, Any] = field(default_factory=dict)  # solver-specific (node: see solvers/node.py OPTIONS)
-    init_from: str | None = None      # a run directory whose trained network this run starts from
+    solver: str = option("pinn", _solver_help, only="solve", check=_check_solver)
+    layer: str | None = option(None, "Layer kind (tanh, sine, yat, auto, ...).", only="solve")
+    seed: int = option(0, "Seed of all randomness (points, initialisation, resampling).", only="solve", low=0,
+                       high=2**63 - 1, high_text="below 2**63")  # torch.manual_seed takes a signed 64-bit integer
+    layer_options: dict[str, Any] = option(dict, "Option of the layer kind, e.g. omega0=3.", cli="--layer-opt",
+                                           parse="pairs", metavar="KEY=VALUE")
+    init: str | None = option(None, "Weight initialisation (xavier, he, lecun, orthogonal, default).")
+    layer_norm: bool = option(False, "Layer normalisation after every hidden layer.")
+    width: int | None = option(None, "Units per hidden layer (default: the problem's recipe).", low=1, high=MAX_COUNT)
+    depth: int | None = option(None, "Hidden layers (default: the problem's recipe).", low=1, high=MAX_DEPTH)
+    steps: int | None = option(None, "Adam steps.", low=0, high=MAX_COUNT)
+    lbfgs_steps: int | None = option(None, "L-BFGS iterations after Adam (0: none).", low=0, high=MAX_COUNT)
+    lr: float | None = option(None, "Adam learning rate.", low=0)
+    points: int | None = option(None, "Interior collocation points.", low=1, high=MAX_COUNT)
+    boundary_points: int | None = option(None, "Points per condition, split between its faces (default: the "
+                                         "problem's recipe).", low=1, high=MAX_COUNT)
+    sampler: str = option("sobol", "sobol | lhs | uniform.", choices=SAMPLERS)
+    resample_every: int | None = option(None, "Draw new collocation points every N steps.", low=0, high=MAX_COUNT)
+    device: str = option("cpu", "cpu | cuda.", choices=DEVICES)
+    dtype: str = option("float32", "float32 | float64 (Adam stage).", choices=DTYPES)
+    # float32 L-BFGS often stops after a few iterations
+    lbfgs_dtype: str = option("float64", "float32 | float64 for the L-BFGS stage.", choices=DTYPES)
+    # small nets on 2 shared cores: 1 thread measured fastest; a thread each: 100000 exhausts the address space
+    threads: int = option(1, "Torch intra-op threads (1 is fastest for small nets).", low=1, high=MAX_THREADS)
+    derivatives: str = option("auto", "auto | jets | autograd.", choices=ENGINES, what="derivative engine")
+    compile: str = option("auto", "auto | on | off: torch.compile the loss.", choices=COMPILE, what="compile mode")
+    hard: bool = option(False, "Use the problem's hard-constraint output transform.")
+    params: dict[str, float] = option(dict, "Override a problem parameter.", cli="--set", parse="numbers",
+                                      metavar="KEY=VALUE")
+    weights: dict[str, float] = option(dict, "Loss weight: residual, conditions or a term name.", cli="--weight",
+                                       parse="numbers", metavar="TERM=W")
+    eval_every: int = option(250, "Measure the error and held-out residual every N steps (also early stop's "
+                             "cadence).", low=1, high=MAX_COUNT)
+    checkpoint_every: int = option(500, "Write the checkpoint every N steps (what a kill -9 can lose).", low=1,
+                                   high=MAX_COUNT)
+    early_stop: int = option(0, "Stop Adam after N evaluations without held-out gain.", low=0, high=MAX_COUNT)
+    # solver-specific, declared by each solver (pinnlab.solvers.registry)
+    options: dict[str, Any] = option(dict, _solver_options_help, cli="--opt", parse="pairs", metavar="KEY=VALUE",
+                                     aliases={"--adjoint": "adjoint"})
+    init_from: str | None = option(None, "Start from the trained network of RUN_DIR (same shape): train on, or "
+                                   "continue in a parameter.", metavar="RUN_DIR")
 
     def validate(self) -> SolveConfig:
-        from .solvers.registry import get_solver  # here: the solvers import this module
-        get_solver(self.solver)  # one line naming the registered solvers if it is not one
-        if self.device not in DEVICES:
-            raise ConfigError(one_of("device", self.device, DEVICES))
+        """Every field against its declared type, choices and bounds (:mod:`pinnlab.options`), then what
+        relates fields to each other or to this machine; returns self, or raises one ConfigError."""
+        check_options(self)
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device 'cuda' requested but CUDA is not available on this machine (use --device cpu)")
-        for name in ("dtype", "lbfgs_dtype"):
-            if getattr(self, name) not in DTYPES:
-                raise ConfigError(one_of(name.replace("_", "-"), getattr(self, name), DTYPES))
-        if self.sampler not in SAMPLERS:
-            raise ConfigError(one_of("sampler", self.sampler, SAMPLERS))
-        if self.compile not in COMPILE:
-            raise ConfigError(one_of("compile mode", self.compile, COMPILE))
-        if self.derivatives not in ENGINES:
-            raise ConfigError(one_of("derivative engine", self.derivatives, ENGINES))
-        positive = ("width", "depth", "points", "boundary_points", "threads", "eval_every", "checkpoint_every")
-        for name in positive:
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise ConfigError(f"{name.replace('_', '-')} must be a positive integer, got {v!r}")
-        for name in ("steps", "lbfgs_steps", "resample_every", "early_stop", "seed"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
-                raise ConfigError(f"{name.replace('_', '-')} must be a non-negative integer, got {v!r}")
-        for name in (*positive, "steps", "lbfgs_steps", "resample_every", "early_stop"):
-            # far beyond any run (a billion steps, points or units; a thousand layers); past it torch and
-            # numpy fail mid-run, and a deeper net takes minutes to build before it fails
-            bound = 1000 if name == "depth" else 10**9
-            if (getattr(self, name) or 0) > bound:
-                raise ConfigError(f"{name.replace('_', '-')} must be at most {bound}, got {getattr(self, name)}")
-        if self.init_from is not None and not isinstance(self.init_from, str):
-            raise ConfigError(f"init-from must be a run directory, got {self.init_from!r}")
         if self.init_from is not None:
             from .runs import check_path
             check_path(self.init_from, "--init-from")
         if self.steps == 0 and self.lbfgs_steps == 0:  # 0 Adam steps is an L-BFGS-only run
             raise ConfigError("steps and lbfgs-steps are both 0: nothing would be trained")
-        if self.threads > MAX_THREADS:  # a thread each: 100000 exhausts the process's address space mid-run
-            raise ConfigError(f"threads must be at most {MAX_THREADS}, got {self.threads}")
-        if self.seed >= 2**63:  # torch.manual_seed takes a signed 64-bit integer
-            raise ConfigError(f"seed must be below 2**63, got {self.seed}")
-        for name in ("layer_options", "weights", "params", "options"):
-            if not isinstance(getattr(self, name), Mapping):
-                raise ConfigError(f"{name.replace('_', '-')} must be a dict of name=value, "
-                                  f"got {type(getattr(self, name)).__name__} {getattr(self, name)!r}")
-        for name in ("layer_norm", "hard"):
-            if not isinstance(getattr(self, name), bool):  # bool("no") is True: a string would switch it on
-                raise ConfigError(f"{name.replace('_', '-')} must be True or False, got {getattr(self, name)!r}")
-        if self.lr is not None and (isinstance(self.lr, bool) or not (isinstance(self.lr, (int, float))
-                                                                       and 0 < self.lr < math.inf)):
-            raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
         for k, w in self.weights.items():
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < math.inf:
                 raise ConfigError(f"loss weight {k}={w!r} must be a finite non-negative number")

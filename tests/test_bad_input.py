@@ -154,7 +154,7 @@ CASES = [
     ("absurd L-BFGS count", ["solve", "poisson1d", "--lbfgs-steps", "99999999999999999999"], "lbfgs-steps must be at"),
     ("absurd point count", ["solve", "poisson1d", "--points", "99999999999999999999"], "points must be at most"),
     ("absurd boundary point count", ["solve", "poisson1d", "--boundary-points", "10000000000"], "boundary-points must"),
-    ("absurd depth", ["solve", "poisson1d", "--depth", "100000000"], "depth must be at most 1000"),
+    ("absurd depth", ["solve", "poisson1d", "--depth", "100000000"], "depth must be at most 1000000,"),
     ("absurd eval cadence", ["solve", "poisson1d", "--eval-every", "99999999999999999999"], "eval-every must be at"),
     ("compare with an absurd step count", ["compare", "poisson1d", "--seeds", "1", "--steps", str(10**12)],
      "steps must be at most"),
