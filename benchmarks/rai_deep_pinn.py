@@ -1,0 +1,215 @@
+"""RAI on deep PINNs: plain training against RAI and a residual (skip) network of the same depth, at equal wall time.
+
+For each problem, layer kind, depth and seed, plain training runs ``--steps`` Adam steps; its wall time is the
+budget every other method gets (a run is stopped when its time is up). Every error is the plain network's
+rel L2 against the reference, measured here from the network each run leaves. A second table compares
+full-batch RAI with mini-batch RAI after the same number of epochs.
+
+    python benchmarks/rai_deep_pinn.py --quick
+    nice -n 5 python benchmarks/rai_deep_pinn.py --depths 4,16,32 --layers sigmoid,tanh --json runs/rai_deep.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import parser, positive_int, setup, table, write_json  # noqa: E402
+
+import pinnlab as pl  # noqa: E402
+import pinnlab.solvers.rai  # noqa: E402,F401  (registers --solver rai)
+from pinnlab.layers import register_layer  # noqa: E402
+from pinnlab.layers.activations import ACTIVATIONS  # noqa: E402
+from pinnlab.layers.init import init_weight, xavier_default  # noqa: E402
+from pinnlab.registry import get_problem  # noqa: E402
+
+
+class Skip(nn.Module):
+    """``h + act(W h + b)`` where the widths agree (a residual block), else a dense layer."""
+
+    def __init__(self, n_in: int, n_out: int, act, init=None):
+        super().__init__()
+        self.linear, self.activation, self.skip = nn.Linear(n_in, n_out), act, n_in == n_out
+        init_weight(self.linear.weight, init, xavier_default)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, h):
+        out = self.activation.forward(self.linear(h))
+        return h + out if self.skip else out
+
+    def forward_jet(self, jet):
+        from pinnlab.jets import apply, linear
+        out = apply(linear(jet, self.linear.weight, self.linear.bias), self.activation)
+        return jet + out if self.skip else out
+
+
+def _skip_factory(act):
+    def make(n_in: int, n_out: int, first: bool = False, init=None) -> nn.Module:
+        return Skip(n_in, n_out, act, init)
+    return make
+
+
+for _act in ("sigmoid", "tanh"):
+    register_layer(f"skip-{_act}", _skip_factory(ACTIVATIONS[_act]),
+                   doc=f"residual block h + {_act}(W h + b) (benchmarks/rai_deep_pinn.py)")
+
+# the RAI variant measured best on the deep sigmoid PINN (docs/rai.md), then its warm start for plain training
+RAI_OPTS = {"state_scale": 20.0, "lam_end": 1e4}
+METHODS = {
+    "plain": {"solver": "pinn"},
+    "skip": {"solver": "pinn", "skip": True},
+    "rai": {"solver": "rai", "options": RAI_OPTS},
+    "rai-then-plain": {"solver": "rai", "options": RAI_OPTS, "then_lr": 1e-3, "fraction": 0.5},
+}
+
+
+def plain_rel_l2(net: nn.Module, problem) -> float:
+    """The plain network's rel L2 against the problem's reference over its evaluation points."""
+    ev = problem.evaluation()
+    dtype = next(net.parameters()).dtype
+    with torch.no_grad():
+        pred = net(torch.as_tensor(ev.points, dtype=dtype)).double().numpy()
+    return float(np.linalg.norm(pred - ev.values) / np.linalg.norm(ev.values))
+
+
+def _stop_after(seconds: float):
+    """A progress callback that interrupts the run once its training wall time reaches ``seconds``."""
+    def progress(state, row):
+        if not progress.sent and row.get("wall_s", 0.0) >= seconds:
+            progress.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+    progress.sent = False
+    return progress
+
+
+def _run(problem: str, cfg: pl.SolveConfig, out: Path, budget: float | None) -> tuple[pl.Result, bool]:
+    try:
+        return pl.solve(problem, cfg, out=out, progress=_stop_after(budget) if budget else None), False
+    except pl.RunInterrupted:
+        return pl.load_result(out), True
+
+
+def one(problem: str, layer: str, depth: int, width: int, seed: int, method: str, steps: int, lr: float,
+        budget: float | None, work: Path, options: dict | None = None) -> dict:
+    m = METHODS[method]
+    kind = f"skip-{layer}" if m.get("skip") else layer
+    base = dict(layer=kind, width=width, depth=depth, seed=seed, lbfgs_steps=0, lr=lr, compile="off",
+                checkpoint_every=10 ** 6, eval_every=10 ** 6)
+    tag = f"{problem}-{layer}-{depth}-{seed}-{method}-{time.monotonic_ns()}"
+    frac = m.get("fraction", 1.0)
+    first_budget = budget * frac if budget else None
+    # a stopped run trains until its time is up: give it far more steps than it can take
+    first_steps = steps if budget is None else steps * 50
+    opts = {**m.get("options", {}), **(options or {})}
+    t0 = time.perf_counter()
+    res, _ = _run(problem, pl.SolveConfig(solver=m["solver"], steps=first_steps, options=opts, **base),
+                  work / tag, first_budget)
+    rec = {"problem": problem, "layer": layer, "depth": depth, "width": width, "seed": seed, "method": method,
+           "steps": res.report.get("adam_steps") or len([h for h in res.history if h.get("phase") == "adam"]),
+           "rai_objective": res.report.get("rai_objective"), "rai_state_mib": res.report.get("rai_state_mib")}
+    if "then_lr" in m:
+        rest = budget - (time.perf_counter() - t0) if budget else None
+        res, _ = _run(problem, pl.SolveConfig(solver="pinn", steps=first_steps, init_from=str(work / tag),
+                                              **{**base, "lr": m["then_lr"]}), work / (tag + "-then"), rest)
+        rec["then_steps"] = res.report.get("adam_steps")
+    rec["seconds"] = time.perf_counter() - t0
+    rec["rel_l2"] = plain_rel_l2(res.net, get_problem(problem))
+    return rec
+
+
+def _median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def main(argv=None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--problems", default="poisson1d", help="comma-separated (default poisson1d)")
+    p.add_argument("--layers", default="sigmoid,tanh", help="activations (default sigmoid,tanh)")
+    p.add_argument("--depths", default="4,16,32", help="hidden layers (default 4,16,32)")
+    p.add_argument("--width", type=positive_int, default=20)
+    p.add_argument("--seeds", type=positive_int, default=3)
+    p.add_argument("--steps", type=positive_int, default=2000, help="plain training's Adam steps: the time budget")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--methods", default=",".join(METHODS), help=f"from {','.join(METHODS)}")
+    p.add_argument("--batch-depth", type=int, default=32, help="depth of the full- vs mini-batch RAI comparison (0: none)")
+    p.add_argument("--batch-epochs", type=positive_int, default=1000, help="epochs of that comparison")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="collocation points per mini-batch")
+    args = p.parse_args(argv)
+    setup(args)
+    if args.quick:
+        args.depths, args.layers, args.seeds, args.steps = "8", "sigmoid", 1, 150
+        args.batch_depth, args.batch_epochs = 8, 40
+    methods = args.methods.split(",")
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        p.error(f"unknown method {bad[0]!r} (allowed: {', '.join(METHODS)})")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rai-deep-") as tmp:
+        work = Path(tmp)
+        for problem in args.problems.split(","):
+            for layer in args.layers.split(","):
+                for depth in (int(d) for d in args.depths.split(",")):
+                    for seed in range(args.seeds):
+                        plain = one(problem, layer, depth, args.width, seed, "plain", args.steps, args.lr, None, work)
+                        budget = plain["seconds"]
+                        runs = [plain] + [one(problem, layer, depth, args.width, seed, m, args.steps, args.lr, budget, work)
+                                          for m in methods if m != "plain"]
+                        for r in runs:
+                            r["budget_s"] = budget
+                            print(f"{problem} {layer:8s} depth {depth:3d} seed {seed} {r['method']:15s} rel L2 "
+                                  f"{r['rel_l2']:.3e}  {r['seconds']:.0f} s  {r['steps']} steps", flush=True)
+                        rows += runs
+                        if args.json is not None:
+                            args.json.write_text(json.dumps({"runs": rows}, indent=2) + "\n")
+        batch_rows = []
+        if args.batch_depth:
+            problem, layer = args.problems.split(",")[0], args.layers.split(",")[0]
+            n = get_problem(problem).recipe.points
+            for seed in range(args.seeds):
+                for b in (0, args.batch_size):
+                    steps = args.batch_epochs * (1 if not b else -(-n // b))
+                    r = one(problem, layer, args.batch_depth, args.width, seed, "rai", steps, args.lr, None, work,
+                            options={"batch": b})
+                    r.update(batch=b or n, epochs=args.batch_epochs)
+                    batch_rows.append(r)
+                    print(f"{problem} {layer} depth {args.batch_depth} seed {seed} batch {r['batch']}: rel L2 "
+                          f"{r['rel_l2']:.3e} after {args.batch_epochs} epochs ({steps} steps, {r['seconds']:.0f} s)",
+                          flush=True)
+    keys = sorted({(r["problem"], r["layer"], r["depth"], r["method"]) for r in rows},
+                  key=lambda k: (k[0], k[1], k[2], list(METHODS).index(k[3])))
+    summary = []
+    for k in keys:
+        rs = [r for r in rows if (r["problem"], r["layer"], r["depth"], r["method"]) == k]
+        summary.append({"problem": k[0], "layer": k[1], "depth": k[2], "method": k[3],
+                        "rel_l2": _median([r["rel_l2"] for r in rs]), "rel_l2s": [r["rel_l2"] for r in rs],
+                        "seconds": _median([r["seconds"] for r in rs]), "steps": _median([r["steps"] for r in rs]),
+                        "state_mib": _median([r["rai_state_mib"] for r in rs])})
+    print()
+    print(table(summary, [("problem", "problem", ""), ("layer", "layer", ""), ("depth", "depth", "d"),
+                          ("method", "method", ""), ("rel_l2", "plain rel L2", ".2e"), ("seconds", "s", ".0f"),
+                          ("steps", "Adam steps", ".0f"), ("state_mib", "state MiB", ".2f")]))
+    print(f"(medians over {args.seeds} seeds; width {args.width}; every method in the wall time of plain training's "
+          f"{args.steps} Adam steps; no L-BFGS)")
+    if batch_rows:
+        print()
+        print(table(batch_rows, [("seed", "seed", "d"), ("batch", "batch", "d"), ("epochs", "epochs", "d"),
+                                 ("steps", "Adam steps", "d"), ("rel_l2", "plain rel L2", ".2e"),
+                                 ("seconds", "s", ".0f")]))
+    write_json(args.json, {"setting": vars(args) | {"json": str(args.json)}, "runs": rows, "summary": summary,
+                           "batch": batch_rows, "rai_options": RAI_OPTS})
+
+
+if __name__ == "__main__":
+    main()
