@@ -133,11 +133,12 @@ def read_history(path: Path) -> list[dict[str, float | str]]:
             if len(values) != len(header):  # written atomically, so only a later edit makes this
                 raise RunError(f"{path} line {reader.line_num} is damaged: {len(values)} fields where the header "
                                f"has {len(header)}")
-            out.append({k: (_num(v) if k != "phase" else v) for k, v in zip(header, values)})
+            out.append({k: (csv_value(v) if k != "phase" else v) for k, v in zip(header, values)})
     return out
 
 
-def _num(v: str):
+def csv_value(v: str) -> float | str | None:
+    """A CSV cell as written by pinnlab: "" is None, a number a float, anything else the text."""
     if v == "":
         return None
     try:

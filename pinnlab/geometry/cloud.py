@@ -11,7 +11,7 @@ import torch
 
 from ..errors import ProblemError
 from .base import Geometry, Piece
-from .shapes import _names
+from .shapes import coordinate_names
 
 
 class PointCloud(Geometry):
@@ -41,7 +41,7 @@ class PointCloud(Geometry):
         if len(labels) != len(b):
             raise ProblemError(f"PointCloud: {len(labels)} part names for {len(b)} boundary points")
         every = b if inner is None else np.concatenate([b, inner])
-        super().__init__(_names(names, b.shape[1]), every.min(axis=0), every.max(axis=0))
+        super().__init__(coordinate_names(names, b.shape[1]), every.min(axis=0), every.max(axis=0))
         self.boundary, self.normals_given, self.interior, self.labels = b, nrm / length[:, None], inner, labels
         if inner is not None and not self.contains(inner).all():
             raise ProblemError(f"PointCloud: {(~self.contains(inner)).sum()} interior points lie outside its boundary")

@@ -110,7 +110,7 @@ class Union(_SetOperation):
     symbol = "|"
 
     def _bounds(self):
-        return np.minimum(self.a._lo, self.b._lo), np.maximum(self.a._hi, self.b._hi)
+        return np.minimum(self.a.lo, self.b.lo), np.maximum(self.a.hi, self.b.hi)
 
     def contains(self, pts, tol=1e-9):
         return self.a.contains(pts, tol) | self.b.contains(pts, tol)
@@ -127,7 +127,7 @@ class Difference(_SetOperation):
     symbol = "-"
 
     def _bounds(self):
-        return self.a._lo, self.a._hi
+        return self.a.lo, self.a.hi
 
     def contains(self, pts, tol=1e-9):
         return self.a.contains(pts, tol) & ~self.b.contains(pts, -tol)
@@ -144,7 +144,7 @@ class Intersection(_SetOperation):
     symbol = "&"
 
     def _bounds(self):
-        return np.maximum(self.a._lo, self.b._lo), np.minimum(self.a._hi, self.b._hi)
+        return np.maximum(self.a.lo, self.b.lo), np.minimum(self.a.hi, self.b.hi)
 
     def contains(self, pts, tol=1e-9):
         return self.a.contains(pts, tol) & self.b.contains(pts, tol)

@@ -15,7 +15,8 @@ from .sampling import unit_sample
 DEFAULT_NAMES = ("x", "y", "z")
 
 
-def _names(names: Sequence[str] | None, dim: int) -> tuple[str, ...]:
+def coordinate_names(names: Sequence[str] | None, dim: int) -> tuple[str, ...]:
+    """A shape's coordinate names: ``names`` checked, or the default ones (x, y, z) for ``dim``."""
     if names is None:
         if dim > len(DEFAULT_NAMES):
             raise ProblemError(f"give the coordinate names of a {dim}-D shape (names=...)")
@@ -47,7 +48,7 @@ class Disk(Geometry):
         r = float(_finite(radius, "Disk radius"))
         if r <= 0:
             raise ProblemError(f"Disk radius {radius!r} must be positive")
-        super().__init__(_names(names, len(c)), c - r, c + r)
+        super().__init__(coordinate_names(names, len(c)), c - r, c + r)
         self.center, self.radius = c, r
         self.part_name = name or ("circle" if len(c) == 2 else "sphere")
 
@@ -131,7 +132,7 @@ class Ellipse(Geometry):
         a = _finite(semi_axes, "Ellipse semi-axes", (2,))
         if (a <= 0).any():
             raise ProblemError(f"Ellipse semi-axes {semi_axes!r} must be positive")
-        super().__init__(_names(names, 2), c - a, c + a)
+        super().__init__(coordinate_names(names, 2), c - a, c + a)
         self.center, self.axes, self.part_name = c, a, name
         th = np.linspace(0, 2 * math.pi, self.TABLE + 1)
         speed = np.hypot(a[0] * np.sin(th), a[1] * np.cos(th))
@@ -212,7 +213,7 @@ class Polygon(Geometry):
         if not poly.is_valid or poly.area <= 0:
             why = shapely.is_valid_reason(poly) if not poly.is_valid else "zero area"
             raise ProblemError(f"Polygon is not simple: {why} (its edges must not cross or touch)")
-        super().__init__(_names(names, 2), v.min(axis=0), v.max(axis=0))
+        super().__init__(coordinate_names(names, 2), v.min(axis=0), v.max(axis=0))
         self.vertices, self.poly = v, poly
         shapely.prepare(poly)
         self.edge_part = ["boundary"] * len(v)

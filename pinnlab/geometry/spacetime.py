@@ -43,12 +43,13 @@ class SpaceTimeGeometry(Geometry):
         slack = tol * (self.t[1] - self.t[0])
         return self.space.contains(pts[:, :-1], tol) & (t >= self.t[0] - slack) & (t <= self.t[1] + slack)
 
-    def _times(self, n, method, rng):
+    def times(self, n, method, rng):
+        """``n`` times in the interval, sampled as the space points are (paired with them at random)."""
         u = unit_sample(n, 1, method, rng)[:, 0]
         return self.t[0] + (self.t[1] - self.t[0]) * rng.permutation(u)  # paired at random with the space points
 
     def sample(self, n, method, rng):
-        return np.column_stack([self.space.sample(n, method, rng), self._times(n, method, rng)])
+        return np.column_stack([self.space.sample(n, method, rng), self.times(n, method, rng)])
 
     def has_faces(self, name):
         return name == TIME
@@ -81,7 +82,7 @@ class Lateral(Piece):
         self.measure = base.measure * (st.t[1] - st.t[0])
 
     def sample(self, n, method, rng):
-        return np.column_stack([self.base.sample(n, method, rng), self.st._times(n, method, rng)])
+        return np.column_stack([self.base.sample(n, method, rng), self.st.times(n, method, rng)])
 
     def distance_t(self, x):
         return self.base.distance_t(x[:, :-1])

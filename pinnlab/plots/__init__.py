@@ -26,6 +26,20 @@ def run_title(report: dict | None, config: dict) -> str:
     return head + (f": rel L2 {err:.2e}" if isinstance(err, (int, float)) else "")
 
 
+# figure kinds drawn by a module of their own (the solver's registration names the kind); "grid" is drawn here
+OTHER_KINDS = {"node": (".node", "plot_node_run")}
+
+
+def figure_kind(report: dict | None, config: dict) -> str:
+    """How a run is drawn: its report's ``figure_kind``, else its registered solver's, else "grid"."""
+    kind = (report or {}).get("figure_kind")
+    if kind is None:
+        from ..solvers.registry import find_solver
+        spec = find_solver(str((report or {}).get("solver", config.get("config", {}).get("solver"))))
+        kind = spec.figure_kind if spec is not None else "grid"
+    return kind
+
+
 def plot_run(run_dir: Path, fmt: str = "png") -> list[Path]:
     """(Re)draw a run's figures into ``run_dir/figures``; returns the files written."""
     from .curves import curve_figure, history_figure
@@ -36,13 +50,14 @@ def plot_run(run_dir: Path, fmt: str = "png") -> list[Path]:
     check_format(fmt)
     run = load_run(run_dir)
     run_dir = Path(run_dir)
-    solver = (run.report or {}).get("solver", run.config.get("config", {}).get("solver"))
-    if solver == "node":
+    kind = figure_kind(run.report, run.config)
+    if kind in OTHER_KINDS:
+        module, function = OTHER_KINDS[kind]
         try:
-            node = importlib.import_module(".node", __package__)
+            drawer = getattr(importlib.import_module(module, __package__), function)
         except ImportError:
             return []
-        return list(node.plot_node_run(run_dir, fmt))
+        return list(drawer(run_dir, fmt))
     out_dir = run_dir / FIGURES
     title = run_title(run.report, run.config)
     written = []

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..solvers.registry import measures
 from .data import GridPrediction, load_grid
 from .fields import orientation
 from .style import ERROR_CMAP, figure, fmt_err, save, styled
@@ -88,8 +89,8 @@ def error_by_layer(rows: Sequence[dict[str, Any]]) -> Figure:
     how = "dots: one run each" if n_seeds <= 1 else f"box: spread over up to {n_seeds} seeds, dots: runs"
     if any(r["status"] != "completed" and _ok(r.get("rel_l2")) for r in rows):
         how += "; ×: diverged or unfinished"
-    if {"pinn", "node"} <= set(solvers):  # different measures on one axis: say so where it is read
-        how += "; node: on its training window, fitted to data"
+    if len(set(measures(rows).values())) > 1:  # different measures on one axis: say so where it is read
+        how += "; solvers' rel L2 are different measures (summary.md)"
     fig.suptitle(f"Relative L2 error per layer kind\n({how})")  # two lines: one panel is only 5.6 in wide
     return fig
 

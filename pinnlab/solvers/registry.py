@@ -7,7 +7,7 @@ measures and how its runs are drawn.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +131,21 @@ def _load_builtins() -> None:
         import importlib
         for n in _BUILTIN:
             importlib.import_module(f".{n}", __package__)
+
+
+def measures(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """What each solver among ``rows`` (report.json dicts or summary rows: ``solver`` and maybe ``measure``)
+    measures as rel L2: the row's own ``measure``, else the registered solver's."""
+    out: dict[str, str] = {}
+    for r in rows:
+        solver = r.get("solver")
+        if solver is None or solver in out:
+            continue
+        spec = find_solver(str(solver))
+        measure = r.get("measure") or (spec.measure if spec is not None else None)
+        if measure:
+            out[solver] = measure
+    return out
 
 
 def coerce(kind: type, v: Any) -> Any:
