@@ -52,13 +52,6 @@ PHASES = {
     "the report": (("float64", POINTS), "last"),                      # the report's final loss
 }
 EXPECTED = {"raise": "failed", "nan": "diverged"}
-# cases the runner does not yet meet (strict: each must start passing when the lead's fix lands)
-KNOWN = {
-    ("evaluation", "nan"): "defect 2: a NaN held-out residual is recorded, not called diverged; lead fixes in runner",
-    ("L-BFGS", "nan"): "defect 2: a NaN loss in L-BFGS's line search ends completed; lead fixes in runner",
-}
-
-
 def _write(tmp_path, key, k, mode, name="faulty.py"):
     path = tmp_path / name
     path.write_text(FAULTY.format(key=key, k=k, mode=mode, heldout=HELDOUT, points=POINTS))
@@ -80,9 +73,7 @@ def clean_counts(tmp_path_factory) -> dict[tuple[str, int], int]:
     return dict(module.CALLS)
 
 
-CASES = [pytest.param(phase, mode, id=f"{mode} in {phase}",
-                      marks=[pytest.mark.xfail(strict=True, reason=KNOWN[phase, mode])] if (phase, mode) in KNOWN else [])
-         for phase in PHASES for mode in EXPECTED]
+CASES = [pytest.param(phase, mode, id=f"{mode} in {phase}") for phase in PHASES for mode in EXPECTED]
 
 
 @pytest.mark.parametrize("phase, mode", CASES)

@@ -25,6 +25,7 @@ LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe li
 # curvature pairs L-BFGS keeps (DeepXDE's default too; measured against 50: docs/derivatives.md, "L-BFGS")
 LBFGS_HISTORY = 100
 LOG_EVERY = 10         # history rows during Adam
+EVAL_FINITE = ("rel_l2", "heldout_residual")  # evaluation figures that must stay finite while training
 
 
 class Interrupted(Exception):
@@ -327,8 +328,8 @@ class Trainer:
                 if compiling:
                     st.compile_s += time.perf_counter() - t0
                     compiling = False
-            except Diverged:
-                diverged = True  # the line search probed a bad point: report, keep the best state
+            except Diverged as e:
+                diverged = diverged or str(e)  # ends the phase after this chunk: a diverged run, best state kept
                 return torch.tensor(float("inf"), dtype=self.s.lbfgs_dtype)
             finite_seen = True
             self._track_best(total.item())
@@ -340,13 +341,13 @@ class Trainer:
             if stop:
                 self._save()
                 raise Interrupted(signal.Signals(stop.signum).name)
-            pstate = opt.state[opt._params[0]]
+            pstate = opt.state[opt.param_groups[0]["params"][0]]
             before, evals_before = pstate.get("n_iter", 0), pstate.get("func_evals", 0)
             chunk = min(LBFGS_CHUNK, s.lbfgs_steps - st.lbfgs_iters)
             opt.param_groups[0]["max_iter"] = chunk
             opt.param_groups[0]["max_eval"] = chunk * LBFGS_EVALS
             opt.step(closure)
-            pstate = opt.state[opt._params[0]]
+            pstate = opt.state[opt.param_groups[0]["params"][0]]
             done = pstate.get("n_iter", 0) - before
             hit_eval_limit = pstate.get("func_evals", 0) - evals_before >= chunk * LBFGS_EVALS
             st.lbfgs_iters += done
@@ -365,8 +366,10 @@ class Trainer:
                     raise Diverged(f"the loss is not finite in {str(s.lbfgs_dtype).replace('torch.', '')} at the "
                                    f"state Adam ended with (L-BFGS's first evaluation, step {st.step + 1}); "
                                    f"kept that state")
+                # a line search that meets a non-finite loss is a non-finite loss like any other (docs/safety.md)
                 st.lbfgs_stop = "non-finite loss during the line search (kept the best state)"
-                break
+                self.load_best()
+                raise Diverged(f"L-BFGS met a {diverged}; kept the best state (step {st.best_step})")
             if done < chunk and not (hit_eval_limit and done > 0):
                 st.lbfgs_stop = self._lbfgs_reason(opt)
                 break
@@ -393,8 +396,15 @@ class Trainer:
 
     # -- evaluation -----------------------------------------------------------------------
     def _evaluate(self) -> dict[str, float]:
-        self.state.last_eval = self.task.evaluate()
-        return dict(self.state.last_eval)
+        """The task's evaluation; Diverged if the network's error or held-out residual is not finite
+        (the parameters are: a NaN the training points happen to miss is still a broken network)."""
+        ev = self.task.evaluate()
+        bad = [k for k in EVAL_FINITE if isinstance(ev.get(k), float) and not math.isfinite(ev[k])]
+        if bad:
+            raise Diverged(f"the {' and '.join(k.replace('_', ' ') for k in bad)} is not finite at step "
+                           f"{self.state.step + self.state.lbfgs_iters}")
+        self.state.last_eval = ev
+        return dict(ev)
 
     def _record_eval(self, step: int, phase: str) -> None:
         row = {"step": step, "phase": phase, "wall_s": round(self.wall_s, 4), **self._evaluate()}
