@@ -78,10 +78,13 @@ def _request_stop(signum, frame) -> None:
     _stop_requested = True
 
 
-def _worker_init() -> None:
-    """Workers remember a stop request that arrives outside training (the trainer has its own handler)."""
+def _worker_init(pids: Any = None) -> None:
+    """Workers remember a stop request that arrives outside training (the trainer has its own handler),
+    and say who they are (``pids``, a shared list) so the parent can ask each of them to stop."""
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, _request_stop)
+    if pids is not None:
+        pids.append(os.getpid())
 
 
 def _worker(args: tuple) -> tuple[str, str]:
@@ -234,8 +237,9 @@ def _run_pool(todo, states, out: Path, jobs: int, plot: bool, bars: _Bars) -> bo
     ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
     manager = SyncManager(ctx=ctx)
     manager.start(_ignore_sigint)  # the progress queue must outlive Ctrl-C, which reaches the whole group
+    pids = manager.list()
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
-                               initializer=_worker_init)
+                               initializer=_worker_init, initargs=(pids,))
     try:
         queue = manager.Queue()
         futures = {pool.submit(_worker, (spec, cfg, out / spec.relpath, states[spec], plot, queue)): (spec, cfg)
@@ -259,18 +263,17 @@ def _run_pool(todo, states, out: Path, jobs: int, plot: bool, bars: _Bars) -> bo
                 interrupted |= status == "interrupted"
         return interrupted
     except KeyboardInterrupt:
-        _stop_workers(pool)
+        _stop_workers(list(pids))
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # interrupted workers write their checkpoints first
         manager.shutdown()
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
+def _stop_workers(pids: Sequence[int]) -> None:
     """Ask every worker to checkpoint and stop (they may not have seen the signal, e.g. after `kill PID`)."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):  # the executor's only handle on them
+    for pid in pids:
         try:
-            os.kill(proc.pid, signal.SIGTERM)
-        except (OSError, AttributeError):
+            os.kill(pid, signal.SIGTERM)
+        except OSError:  # already gone
             pass
-
