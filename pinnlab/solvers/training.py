@@ -25,7 +25,7 @@ LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe li
 # curvature pairs L-BFGS keeps (DeepXDE's default too; measured against 50: docs/derivatives.md, "L-BFGS")
 LBFGS_HISTORY = 100
 LOG_EVERY = 10         # history rows during Adam
-EVAL_FINITE = ("rel_l2", "heldout_residual")  # evaluation figures that must stay finite while training
+EVAL_FINITE = ("heldout_residual",)  # evaluation figures that must stay finite while training
 
 
 class Interrupted(Exception):
@@ -329,7 +329,9 @@ class Trainer:
                     st.compile_s += time.perf_counter() - t0
                     compiling = False
             except Diverged as e:
-                diverged = diverged or str(e)  # ends the phase after this chunk: a diverged run, best state kept
+                # a probe too far (an overflow) is non-finite again at the same parameters: the search ends there
+                # and the best state is kept; a loss that is finite there now was a broken evaluation: diverged
+                diverged = diverged or ("probe" if self._diverges_again(mode) else str(e))
                 return torch.tensor(float("inf"), dtype=self.s.lbfgs_dtype)
             finite_seen = True
             self._track_best(total.item())
@@ -366,10 +368,13 @@ class Trainer:
                     raise Diverged(f"the loss is not finite in {str(s.lbfgs_dtype).replace('torch.', '')} at the "
                                    f"state Adam ended with (L-BFGS's first evaluation, step {st.step + 1}); "
                                    f"kept that state")
-                # a line search that meets a non-finite loss is a non-finite loss like any other (docs/safety.md)
-                st.lbfgs_stop = "non-finite loss during the line search (kept the best state)"
-                self.load_best()
-                raise Diverged(f"L-BFGS met a {diverged}; kept the best state (step {st.best_step})")
+                if diverged != "probe":
+                    self.load_best()
+                    raise Diverged(f"L-BFGS met a {diverged}, and a finite loss at the same parameters when evaluated "
+                                   f"again: the loss is not a function of the parameters; kept the best state "
+                                   f"(step {st.best_step})")
+                st.lbfgs_stop = "a line-search probe reached a non-finite loss (an overflow; kept the best state)"
+                break
             if done < chunk and not (hit_eval_limit and done > 0):
                 st.lbfgs_stop = self._lbfgs_reason(opt)
                 break
@@ -377,6 +382,14 @@ class Trainer:
         else:
             st.lbfgs_stop = f"reached the iteration limit ({s.lbfgs_steps})"
         self.load_best()
+
+    def _diverges_again(self, mode: StepMode) -> bool:
+        """Whether the loss at the current parameters is non-finite when evaluated once more."""
+        try:
+            self.gradients(mode, self.state.step + self.state.lbfgs_iters + 1)
+        except Diverged:
+            return True
+        return False
 
     def _flat_params(self) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1) for p in self.task.parameters()])
@@ -396,8 +409,8 @@ class Trainer:
 
     # -- evaluation -----------------------------------------------------------------------
     def _evaluate(self) -> dict[str, float]:
-        """The task's evaluation; Diverged if the network's error or held-out residual is not finite
-        (the parameters are: a NaN the training points happen to miss is still a broken network)."""
+        """The task's evaluation; Diverged if the held-out residual is not finite (the training loss is: a
+        NaN the training points happen to miss is still a broken run). A non-finite error is judged at the end."""
         ev = self.task.evaluate()
         bad = [k for k in EVAL_FINITE if isinstance(ev.get(k), float) and not math.isfinite(ev[k])]
         if bad:
