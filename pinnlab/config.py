@@ -108,8 +108,8 @@ class SolveConfig:
                                         "reported.", cli="--unknown", parse="numbers", metavar="NAME=GUESS")
     data: str | None = option(None, "Measurements: a .npz or .csv file with a column per coordinate and per "
                               "measured field.", metavar="FILE")
-    data_from_reference: int = option(0, "Measurements: N points sampled from the problem's reference (0: none).",
-                                      low=0, high=MAX_COUNT)
+    data_from_reference: int | None = option(None, "Measurements: N points sampled from the problem's reference "
+                                             "(0: none; default: the problem's recipe).", low=0, high=MAX_COUNT)
     noise: float = option(0.0, "Relative Gaussian noise of --data-from-reference (0.01: 1% of each field's RMS).",
                           check=_check_noise)
     data_seed: int = option(0, "Seed of the --data-from-reference points and noise.", low=0, high=2**63 - 1,
@@ -146,7 +146,8 @@ class SolveConfig:
     def resolved(self, recipe) -> SolveConfig:
         """A copy with every ``None`` filled from the problem's recipe."""
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
-                                                   "boundary_points", "resample_every")
+                                                   "boundary_points", "resample_every",
+                                                   "data_from_reference")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

@@ -141,5 +141,5 @@ def run_data(problem: Problem, config: Any) -> Problem:
         problem = with_data(problem, point_data(read_columns(config.data), problem, f"data file {config.data!r}"))
     if config.data_from_reference:
         problem = with_data(problem, reference_data(problem, config.data_from_reference, config.noise,
-                                                    config.data_seed))
+                                                    config.data_seed, problem.recipe.measured or None))
     return problem

@@ -44,6 +44,8 @@ class Recipe:
     boundary_points: int = 200 # per condition
     weights: Mapping[str, float] = field(default_factory=dict)  # "residual", "conditions" or a term name → weight
     resample_every: int = 0    # 0: fixed collocation points
+    data_from_reference: int = 0  # inverse problems: measurements sampled from the reference (--data-from-reference)
+    measured: tuple[str, ...] = ()  # the fields those measurements observe (empty: all)
 
 
 @dataclass(frozen=True)
@@ -449,6 +451,9 @@ class Problem:
         r = self.recipe
         lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
                      f"+ {r.lbfgs_steps} L-BFGS, {r.points} interior points, {r.boundary_points} per condition")
+        if r.data_from_reference:
+            lines.append(f"default data: {r.data_from_reference} samples of the reference"
+                         + (f" (fields {', '.join(r.measured)})" if r.measured else ""))
         if self.hard_constraint is not None:
             lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}")
         return "\n".join(lines)

@@ -93,6 +93,15 @@ def test_adam_and_lbfgs_move_the_unknown_and_report_its_trajectory(tmp_path):
     assert len(traj) >= 4 and traj[-1] == pytest.approx(rep["learned"])
     state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")["task"]["model"]
     assert math.exp(float(state["unknowns.raw.alpha"])) == pytest.approx(rep["learned"])
+    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0].split(",")
+    assert "param_alpha" in header
+    # the summaries and the figure show the recovered value
+    from pinnlab.compare import markdown_table, summary_rows
+    from pinnlab.plots import plot_run
+    row = summary_rows([tmp_path / "run"])[0]
+    assert row["param_rel_error"] == rep["rel_error"] and row["unknowns"].startswith(f"alpha={rep['learned']:.6g}")
+    assert "unknowns: worst rel error" in markdown_table([row])
+    assert tmp_path / "run" / "figures" / "unknowns.png" in plot_run(tmp_path / "run")
 
 
 @pytest.mark.parametrize("stop_at", [12, 35], ids=["in-adam", "in-lbfgs"])
@@ -115,6 +124,8 @@ def test_the_cli_unknown_option_resumes_and_init_from_carries_the_unknown(tmp_pa
             "--boundary-points", "16", "--steps", "20", "--lbfgs-steps", "0", "--lr", "0.05", "--no-plot", "--quiet"]
     code, out, err = run_cli([*args, "--out", str(tmp_path / "a")])
     assert code == 0, err
+    code, out, err = run_cli(["show", "heat1d"])
+    assert code == 0 and "parameters: alpha = 0.1" in out
     learned = pl.load_run(tmp_path / "a").report["unknowns"]["alpha"]["learned"]
     res = pl.solve("heat1d", pl.SolveConfig(unknowns={"alpha": 0.05}, width=8, depth=2, points=64,
                                             boundary_points=16, steps=1, lbfgs_steps=0, lr=1e-9,
