@@ -2,7 +2,9 @@
 
 k is a second output of the network, a field like u with its own error against the truth
 k = 1 + sin(2πx)/2 (report.json's per_field). The data are 50 samples of u = sin πx alone; k is
-known at the two ends. Where u' = 0 (x = 1/2), k u' = -∫f fixes k by continuity only.
+known at the two ends. Where u' = 0 (x = 1/2), k u' = -∫f fixes k by continuity only. The data and
+end values weigh 100 and 10 times the residual: with equal weights the run settled for a small u and
+a large k (k rel L2 6.3 after 1500 Adam + 300 L-BFGS steps; 0.0077 with these weights).
 """
 
 import math
@@ -31,5 +33,5 @@ problem = Problem(
     description="Coefficient function k(x) identified from 50 samples of u.",
     grid=1001,
     recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=1000, lr=2e-3, points=256, boundary_points=2,
-                  data_from_reference=50, measured=("u",)),
+                  data_from_reference=50, measured=("u",), weights={"point_data": 100.0, "dirichlet": 10.0}),
 )
