@@ -26,6 +26,7 @@ _EXPORTS = {
     **dict.fromkeys(("get_problem", "problem_names"), "registry"),
     **dict.fromkeys(("Result", "RunFailed", "RunInterrupted", "load_result", "resume", "solve"), "runner"),
     "load_run": "runs",
+    "Unknown": "unknowns",
 }
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "InitialRate", "PointData",
     "Net", "SolveConfig", "solve", "resume", "Result", "RunFailed", "RunInterrupted", "load_run", "load_result",
     "get_problem", "problem_names", "PinnlabError", "ProblemError", "ConfigError", "RunError", "PinnlabWarning",
+    "Unknown",
 ]
 
 
@@ -62,3 +64,4 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .registry import get_problem, problem_names  # noqa: F401
     from .runner import Result, RunFailed, RunInterrupted, load_result, resume, solve  # noqa: F401
     from .runs import load_run  # noqa: F401
+    from .unknowns import Unknown  # noqa: F401

@@ -270,6 +270,9 @@ def _summary(result: Result, quiet: bool) -> None:
     if r.get("rel_l2_extrapolation") is not None:  # node runs: the error past the training window
         click.echo(f"extrapolation window: rel L2 {r['rel_l2_extrapolation']:.3e}; learned vector field: "
                    f"rel L2 {r.get('vector_field_rel_l2', float('nan')):.3e} on held-out states")
+    for name, u in (r.get("unknowns") or {}).items():  # an inverse problem: the recovered parameters
+        truth = f" (true {u['true']:.6g}, rel error {u['rel_error']:.2e})" if u.get("true") is not None else ""
+        click.echo(f"unknown {name} = {u['learned']:.6g}{truth}, from guess {u['guess']:.6g}")
     if r.get("adam_stop_reason", "").startswith("early stop"):
         click.echo(f"Adam: {r['adam_stop_reason']}")
     click.echo(f"run written to {result.run_dir}")

@@ -392,6 +392,12 @@ class PointData(Condition):
         super().__init__({k: np.asarray(v, dtype=float).reshape(-1) for k, v in values.items()})
         self.points = np.asarray(points, dtype=float)
 
+    @classmethod
+    def from_file(cls, path, problem) -> PointData:
+        """Measurements of ``problem``'s fields from a .npz or .csv file of named columns (:mod:`pinnlab.data`)."""
+        from .data import point_data, read_columns
+        return point_data(read_columns(path), problem, f"data file {str(path)!r}")
+
     def validate(self, domain, fields):
         super().validate(domain, fields)
         if self.points.ndim != 2 or self.points.shape[1] != domain.dim:

@@ -46,6 +46,11 @@ def _solver_options_help() -> str:
     return f"Solver option ({listed}; see README)." if listed else "Solver option (see README)."
 
 
+def _check_noise(v: float) -> None:
+    if v < 0:
+        raise ConfigError(f"noise must be a non-negative number, got {v!r}")
+
+
 @dataclass
 class SolveConfig:
     """Options of one run, as the ``pinnlab solve`` options of the same names (``early_stop`` is
@@ -98,6 +103,17 @@ class SolveConfig:
     hard: bool = option(False, "Use the problem's hard-constraint output transform.")
     params: dict[str, float] = option(dict, "Override a problem parameter.", cli="--set", parse="numbers",
                                       metavar="KEY=VALUE")
+    unknowns: dict[str, float] = option(dict, "Learn a parameter of the problem from this guess (a positive guess: "
+                                        "learned as a positive number); its value in the problem is the truth "
+                                        "reported.", cli="--unknown", parse="numbers", metavar="NAME=GUESS")
+    data: str | None = option(None, "Measurements: a .npz or .csv file with a column per coordinate and per "
+                              "measured field.", metavar="FILE")
+    data_from_reference: int | None = option(None, "Measurements: N points sampled from the problem's reference "
+                                             "(0: none; default: the problem's recipe).", low=0, high=MAX_COUNT)
+    noise: float = option(0.0, "Relative Gaussian noise of --data-from-reference (0.01: 1% of each field's RMS).",
+                          check=_check_noise)
+    data_seed: int = option(0, "Seed of the --data-from-reference points and noise.", low=0, high=2**63 - 1,
+                            high_text="below 2**63")
     weights: dict[str, float] = option(dict, "Loss weight: residual, conditions or a term name.", cli="--weight",
                                        parse="numbers", metavar="TERM=W")
     eval_every: int = option(250, "Measure the error and held-out residual every N steps (also early stop's "
@@ -130,7 +146,8 @@ class SolveConfig:
     def resolved(self, recipe) -> SolveConfig:
         """A copy with every ``None`` filled from the problem's recipe."""
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
-                                                   "boundary_points", "resample_every")
+                                                   "boundary_points", "resample_every",
+                                                   "data_from_reference")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

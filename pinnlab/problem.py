@@ -22,6 +22,7 @@ from .conditions import Condition
 from .errors import ProblemError
 from .fields import Field, Fields, MultiIndex, Params, Recorder, merge_requests
 from .geometry import Box, Geometry, evaluation_points
+from .unknowns import Unknown, check_unknowns, params_read
 
 # Evaluation grid points per coordinate when a problem does not say: 101 up to 2-D; fewer above, where
 # 101^3 points (a million, 17 MB of predictions, a network pass each evaluation) would cost more than
@@ -43,6 +44,8 @@ class Recipe:
     boundary_points: int = 200 # per condition
     weights: Mapping[str, float] = field(default_factory=dict)  # "residual", "conditions" or a term name → weight
     resample_every: int = 0    # 0: fixed collocation points
+    data_from_reference: int = 0  # inverse problems: measurements sampled from the reference (--data-from-reference)
+    measured: tuple[str, ...] = ()  # the fields those measurements observe (empty: all)
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,9 @@ class Problem:
     - ``residual(f, p)``: the equation(s) as tensors that vanish, written over the fields, their
       partials (``f.u.xx``) and coordinates (``f.x``), and the parameters ``p``; a tuple for systems;
     - ``conditions``: Dirichlet, Neumann, Robin, Periodic, Initial, InitialRate, PointData;
-    - ``params``: named numbers the residual, conditions and solution read as ``p.name``;
+    - ``params``: named numbers the residual, conditions and solution read as ``p.name``; a
+      :class:`~pinnlab.unknowns.Unknown` is one the run learns (it moves to ``unknowns``, and
+      ``params`` keeps its true value, or its guess where none is given, for the reference);
     - ``exact(x, t, ..., p)`` (coordinates by name, ``p`` optional) or ``reference``
       (a :class:`Reference`): the solution the error is measured against, on ``grid`` points per
       coordinate (exact solutions; by default 101 up to 2-D, 41 in 3-D, 17 in 4-D; a Reference
@@ -116,12 +121,18 @@ class Problem:
     recipe: Recipe = Recipe()
     hard_constraint: HardConstraint | None = None
     heldout_points: int = 2000
+    unknowns: Mapping[str, Unknown] = field(default_factory=dict)
 
     def __post_init__(self):
         # fields="psi" is one field, not three
         object.__setattr__(self, "fields", (self.fields,) if isinstance(self.fields, str) else tuple(self.fields))
         object.__setattr__(self, "conditions", tuple(self.conditions))
-        object.__setattr__(self, "params", dict(self.params))
+        unknowns = dict(self.unknowns)
+        unknowns.update({k: v for k, v in self.params.items() if isinstance(v, Unknown)})
+        object.__setattr__(self, "unknowns", unknowns)
+        object.__setattr__(self, "params", {k: (v if not isinstance(v, Unknown) else
+                                                 v.true if v.true is not None else v.guess)
+                                            for k, v in self.params.items()})
         # the problem's own copies of its conditions, bound to its domain (a condition holds no domain's state)
         if isinstance(self.domain, Geometry):
             object.__setattr__(self, "conditions", tuple(c.bind(self.domain) if isinstance(c, Condition) else c
@@ -169,6 +180,17 @@ class Problem:
                 raise ProblemError(f"problem {self.name!r}: hard constraint enforces unknown conditions {bad}")
             self._check_hard_constraint()
         _ = self.requests  # the dry run surfaces residual errors now, not mid-training
+        if self.unknowns:
+            missing = [k for k in self.unknowns if k not in self.params]
+            if missing:
+                raise ProblemError(f"problem {self.name!r}: unknown {missing[0]!r} is not one of its parameters "
+                                   f"(parameters: {', '.join(self.params) or 'none'})")
+            check_unknowns(self.name, self.unknowns, self.params_used())
+
+    def params_used(self) -> set[str]:
+        """The parameters the residual and the conditions read."""
+        return params_read([self.residual, *(c.residuals for c in self.conditions)], self.params,
+                           self.domain.names, self.fields)
 
     def _check_hard_constraint(self, n: int = 4) -> None:
         """A dry run of the output transform on a few points: a wrong signature, an unknown coordinate or
@@ -216,7 +238,23 @@ class Problem:
                                    f"(known: {', '.join(self.params) or 'none'})")
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 raise ProblemError(f"parameter {k}={v!r} is not a number")
-        return replace(self, params={**self.params, **overrides})
+        unknowns = {k: replace(u, true=float(overrides[k])) if k in overrides else u
+                    for k, u in self.unknowns.items()}  # a new value of an unknown is its new truth
+        return replace(self, params={**self.params, **overrides}, unknowns=unknowns)
+
+    def with_unknowns(self, **guesses: float) -> Problem:
+        """A copy where each named parameter is learned from ``guesses[name]`` (log-parametrised when the
+        guess is positive); the problem's value of it stays as the truth the report measures against."""
+        for k, v in guesses.items():
+            if k not in self.params:
+                raise ProblemError(f"--unknown {k}: problem {self.name!r} has no parameter {k!r} "
+                                   f"(parameters: {', '.join(self.params) or 'none'})")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise ProblemError(f"--unknown {k}={v!r}: the guess must be a finite number")
+        if not guesses:
+            return self
+        new = {k: Unknown(float(v), positive=v > 0, true=float(self.params[k])) for k, v in guesses.items()}
+        return replace(self, unknowns={**self.unknowns, **new})
 
     # -- derivatives needed ---------------------------------------------------------------
     @cached_property
@@ -246,10 +284,11 @@ class Problem:
                                    f"it must be a real floating-point tensor (as the fields are)")
         return rec.requests
 
-    def residual_terms(self, f: Fields) -> list[torch.Tensor]:
-        """The residual as a list of (N,) tensors, one per equation."""
+    def residual_terms(self, f: Fields, p: Params | None = None) -> list[torch.Tensor]:
+        """The residual as a list of (N,) tensors, one per equation, at parameters ``p`` (default: ``self.p``;
+        a run with unknowns passes their current values)."""
         try:
-            r = self.residual(f, self.p)
+            r = self.residual(f, self.p if p is None else p)
         except ProblemError:
             raise
         except Exception as e:
@@ -402,13 +441,19 @@ class Problem:
         lines.append(f"fields: {', '.join(self.fields)}")
         lines.append("conditions:" if self.conditions else "conditions: none")
         lines += [f"  - {c.describe(self.domain)}" for c in self.conditions]
-        lines.append("parameters: " + (", ".join(f"{k} = {v:g}" for k, v in self.params.items()) or "none"))
+        lines.append("parameters: " + (", ".join(f"{k} = {v:g}" for k, v in self.params.items()
+                                                 if k not in self.unknowns) or "none"))
+        if self.unknowns:
+            lines.append("unknowns (learned): " + "; ".join(f"{k} ({u.describe()})" for k, u in self.unknowns.items()))
         lines.append(f"reference: {self.reference_method}")
         if self.reference is not None and self.reference.check is not None:
             lines.append(f"reference check: {self.reference.check(self.p)}")
         r = self.recipe
         lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
                      f"+ {r.lbfgs_steps} L-BFGS, {r.points} interior points, {r.boundary_points} per condition")
+        if r.data_from_reference:
+            lines.append(f"default data: {r.data_from_reference} samples of the reference"
+                         + (f" (fields {', '.join(r.measured)})" if r.measured else ""))
         if self.hard_constraint is not None:
             lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}")
         return "\n".join(lines)

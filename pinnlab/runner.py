@@ -25,6 +25,7 @@ import torch
 
 from . import runs
 from .config import SolveConfig
+from .data import run_data
 from .errors import ConfigError, PinnlabError, PinnlabWarning, RunError
 from .layers import check_options, layer_kind
 from .problem import Problem
@@ -224,6 +225,7 @@ def _rebuild(run_dir: Path, run: runs.Run, given: Problem | None) -> tuple[Probl
     try:
         config = SolveConfig.from_dict(run.config["config"]).validate()
         problem = _problem_of(run_dir, run.config, given).with_params(**run.config.get("problem_params", config.params))
+        problem = run_data(problem.with_unknowns(**config.unknowns), config)
     except (KeyError, TypeError) as e:
         raise RunError(f"run {str(run_dir)!r} has an incompatible config.json "
                        f"({'missing ' + str(e) if isinstance(e, KeyError) else e})") from None
@@ -268,7 +270,9 @@ def prepare(problem: Problem, config: SolveConfig) -> tuple[Problem, SolveConfig
         if not (Path(config.init_from) / runs.CHECKPOINT).exists():
             runs.load_run(config.init_from)  # says what is wrong with the folder, if anything
             raise ConfigError(f"--init-from {config.init_from!r} has no checkpoint (a network) to start from")
-    problem = problem.with_params(**config.params)
+    if config.data is not None:  # as config.json records it: a resume from another folder reads the same file
+        config = dataclasses.replace(config, data=str(Path(config.data).resolve()))
+    problem = run_data(problem.with_params(**config.params).with_unknowns(**config.unknowns), config)
     check_options(layer_kind(config.layer), config.layer_options)
     spec.check(problem, config)  # solver-specific options fail before the run directory exists
     _ = problem.requests  # the residual's dry run (cached)

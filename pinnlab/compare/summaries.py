@@ -17,8 +17,9 @@ from ..errors import RunError
 from ..solvers.registry import measures
 
 SUMMARY_CSV, SUMMARY_MD = "summary.csv", "summary.md"
-NUMBERS = ("rel_l2", "max_abs_error", "heldout_residual", "final_loss", "steps", "wall_s", "ms_per_step")
-CSV_COLUMNS = ("problem", "layer", "solver", "seed", "status", *NUMBERS, "setting", "run")
+NUMBERS = ("rel_l2", "max_abs_error", "heldout_residual", "final_loss", "steps", "wall_s", "ms_per_step",
+           "param_rel_error")
+CSV_COLUMNS = ("problem", "layer", "solver", "seed", "status", *NUMBERS, "unknowns", "setting", "run")
 # config keys that do not make runs unlike: the grouping columns themselves, and checkpoint cadence
 NOT_A_SETTING = ("seed", "layer", "solver", "checkpoint_every")
 MAX_SEEDS = 10_000  # the grid is listed before it runs: a bound keeps a mistyped count from filling memory
@@ -60,10 +61,27 @@ def summary_rows(run_dirs: Sequence[Path], root: Path | None = None) -> list[dic
                "status": run.status, "measure": r.get("measure")}
         for k in NUMBERS:
             row[k] = r.get(k)
+        row.update(_recovered(r.get("unknowns")))
         params = run.config.get("problem_params", r.get("params", {}))  # as run: defaults and --set alike
         row["setting"], row["run"] = _flat_config(c, params), rel
         rows.append(row)
     return _name_settings(rows)
+
+
+def _recovered(unknowns: Any) -> dict[str, Any]:
+    """An inverse run's recovered values as text (``nu=0.003183 (rel error 1.2e-04)``) and its worst relative
+    error over the unknowns whose truth is known (``param_rel_error``)."""
+    if not isinstance(unknowns, dict) or not unknowns:
+        return {"unknowns": None, "param_rel_error": None}
+    parts, errs = [], []
+    for k, u in unknowns.items():
+        if not isinstance(u, dict) or not isinstance(u.get("learned"), (int, float)):
+            continue
+        err = u.get("rel_error")
+        parts.append(f"{k}={u['learned']:.6g}" + (f" (rel error {err:.1e})" if isinstance(err, (int, float)) else ""))
+        if isinstance(err, (int, float)):
+            errs.append(err)
+    return {"unknowns": "; ".join(parts) or None, "param_rel_error": max(errs) if errs else None}
 
 
 def _flat_config(config: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -164,9 +182,11 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         if s is not None:
             best[g.problem] = min(best.get(g.problem, math.inf), s[0])
     settings = any(g.setting for g in gs)  # runs of one layer and solver with other options: a column says which
+    inverse = any(g.stat("param_rel_error") is not None for g in gs)  # runs that learned unknown parameters
     lines = ["| problem | layer | solver |" + (" setting |" if settings else "")
-             + " seeds | rel L2 | wall time [s] | ms / Adam step |",
-             "|---|---|---|" + ("---|" if settings else "") + "---|---|---|---|"]
+             + " seeds | rel L2 |" + (" unknowns: worst rel error |" if inverse else "")
+             + " wall time [s] | ms / Adam step |",
+             "|---|---|---|" + ("---|" if settings else "") + "---|---|" + ("---|" if inverse else "") + "---|---|"]
     for g in gs:
         s, n = g.stat("rel_l2"), len(g.rows)
         err = _cell(s, ".2e", n)
@@ -174,7 +194,8 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
             err = f"**{err}**"
         lines.append(f"| {g.problem} | {g.layer} | {g.solver} |" + (f" {g.setting or '–'} |" if settings else "")
                      + f" {g.status} | {err} | "
-                     f"{_cell(g.stat('wall_s'), '.1f', n)} | {_cell(g.stat('ms_per_step'), '.2f', n)} |")
+                     + (f"{_cell(g.stat('param_rel_error'), '.2e', n)} | " if inverse else "")
+                     + f"{_cell(g.stat('wall_s'), '.1f', n)} | {_cell(g.stat('ms_per_step'), '.2f', n)} |")
     return "\n".join(lines) + "\n"
 
 

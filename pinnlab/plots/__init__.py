@@ -63,6 +63,10 @@ def plot_run(run_dir: Path, fmt: str = "png") -> list[Path]:
     written = []
     if run.history:
         written.append(save(history_figure(run.history, title), out_dir / f"history.{fmt}"))
+        from .unknowns import unknown_names, unknowns_figure
+        if unknown_names(run.history):  # an inverse run: the learned parameters' trajectories
+            written.append(save(unknowns_figure(run.history, (run.report or {}).get("unknowns"), title),
+                                out_dir / f"unknowns.{fmt}"))
     g = load_grid(run_dir)
     if g is not None:
         ref = (run.report or {}).get("reference") or "reference"

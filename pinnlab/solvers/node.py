@@ -332,6 +332,9 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     if any(isinstance(c, PointData) for c in problem.conditions):
         raise ConfigError(f"problem {problem.name!r} has PointData, which the node solver does not use (it trains "
                           f"on trajectories integrated from the equations); use --solver pinn to fit them")
+    if problem.unknowns:
+        raise ConfigError(f"solver 'node' learns no unknown parameters ({', '.join(problem.unknowns)}); "
+                          f"use --solver pinn for an inverse problem")
     if config.weights:  # one loss term: a weight would be silently ignored
         raise ConfigError(f"solver 'node' has one loss term, the trajectory fit; --weight "
                           f"{', '.join(config.weights)} is for --solver pinn")

@@ -21,6 +21,7 @@ from ..problem import Problem
 from .base import EagerStep, Model, Points, SolverTask, StepMode, Terms
 from .collocation import Collocation
 from .compiling import chunk_size, jet_bytes_per_point, options_for, should_compile
+from .inverse import add_unknowns, live_params, trajectory_row, unknowns_report
 from .net_checks import check_hard_constraint, check_jet_rules
 from .registry import SolverSpec, register_solver
 from .steps import AdamInGraphStep, ChunkedStep, CompiledStep
@@ -113,6 +114,7 @@ class PinnTask(SolverTask):
         self.eval_points, self.eval_values = ev.points, ev.values
         self.one_pass = self._one_pass()
         self.model = self.build_model(net)
+        self.params = live_params(problem, self.model)  # the unknowns read from the model at each access
         self.compile = should_compile(config.compile, self.engine, config.steps or 0, config.device)
         self.chunk = self._chunk_size() if self.compile and self.chunkable else None
         self._coupled = False  # found once: the residual couples points, so it is never chunked again
@@ -121,7 +123,7 @@ class PinnTask(SolverTask):
     # -- seams --------------------------------------------------------------------------------
     def build_model(self, net: torch.nn.Module) -> Model:
         """The run's trainable container: the network, plus what a solver built on this one trains."""
-        return Model(net)
+        return add_unknowns(Model(net), self.problem.unknowns, self.dtype, self.config.device)
 
     def batch_fields(self, batches: list[Points], requests: list) -> list:
         """The fields (values and requested partials) at each training batch, through the network."""
@@ -154,19 +156,19 @@ class PinnTask(SolverTask):
 
     def _condition_losses(self, parts) -> list[torch.Tensor]:
         p = self.problem
-        return [_mean_square(p.conditions[i].residuals(f, p.p)) for i, f in zip(self.active, parts)]
+        return [_mean_square(p.conditions[i].residuals(f, self.params)) for i, f in zip(self.active, parts)]
 
     def _weighted_terms(self, res: Points, *conds: Points) -> Terms:
         batches = [res, *conds]
         parts = self.batch_fields(batches, [self.req_res, *self.req_cond])
-        terms = {"residual": self.weights["residual"] * _mean_square(self.problem.residual_terms(parts[0]))}
+        terms = {"residual": self.weights["residual"] * _mean_square(self.problem.residual_terms(parts[0], self.params))}
         terms.update({n: self.weights[n] * v for n, v in zip(self.names, self._condition_losses(parts[1:]))})
         terms.update(self.extra_terms(dict(zip(["residual", *self.names], zip(batches, parts)))))
         return terms
 
     def _residual_share(self, res: Points) -> Terms:
         """A chunk's share of the residual term: the whole set's mean is the sum of the shares."""
-        terms = self.problem.residual_terms(self.batch_fields([res], [self.req_res])[0])
+        terms = self.problem.residual_terms(self.batch_fields([res], [self.req_res])[0], self.params)
         scale = self.weights["residual"] / (len(terms) * self.points.residual.n)
         return {"residual": scale * sum((t * t).sum() for t in terms)}
 
@@ -225,7 +227,7 @@ class PinnTask(SolverTask):
         # may be far smaller than the others, and its effect on the loss below any tolerance on the sum
         x = self.points.residual.x
         with torch.no_grad():
-            both = [self.problem.residual_terms(self.fields(pts, self.req_res, create_graph=False))
+            both = [self.problem.residual_terms(self.fields(pts, self.req_res, create_graph=False), self.params)
                     for pts in (x, x[:self.chunk])]
         tol = 1e-9 if self.dtype == torch.float64 else 1e-4  # rounding differences of other matmul blockings
         coupled = [i for i, (whole, part) in enumerate(zip(*both))
@@ -263,14 +265,15 @@ class PinnTask(SolverTask):
         for b in range(0, len(points), EVAL_BATCH):
             f = self.fields(points[b:b + EVAL_BATCH], self.req_res, create_graph=False)
             with torch.no_grad():
-                r = self.problem.residual_terms(f)
+                r = self.problem.residual_terms(f, self.params)
                 acc += sum(float((t.double() ** 2).sum()) for t in r) / len(r)
                 n += len(points[b:b + EVAL_BATCH])
         return (acc / max(n, 1)) ** 0.5
 
     def evaluate(self) -> dict[str, float]:
         errs = field_errors(self.predict(self.eval_points), self.eval_values, self.problem.fields)
-        return {"rel_l2": errs["rel_l2"], "heldout_residual": self.residual_rms(self.points.heldout)}
+        return {"rel_l2": errs["rel_l2"], "heldout_residual": self.residual_rms(self.points.heldout),
+                **trajectory_row(self.model)}
 
     def final_report(self) -> dict[str, Any]:
         pred = self.predict(self.eval_points)
@@ -285,7 +288,7 @@ class PinnTask(SolverTask):
                 # the compiled step's residual points per chunk; None: all at once
                 "chunk_points": self.chunk if any(isinstance(m, ChunkedStep) and m.whole is None
                                                   for m in modes.values()) else None,
-                "loss_terms": list(["residual", *self.names])}
+                "loss_terms": list(["residual", *self.names]), "unknowns": unknowns_report(self.model)}
 
     def predictions(self) -> dict[str, np.ndarray]:
         """Prediction and reference at the evaluation points (a grid, or scattered points on other domains)."""
@@ -325,7 +328,7 @@ SPEC = register_solver(SolverSpec(
     measure="rel L2 against the reference over the whole domain, learned without data",
     figure_kind="grid",
     report_keys=("heldout_residual", "train_residual", "derivatives", "compiled", "adam_in_graph", "chunk_points",
-                 "loss_terms")))
+                 "loss_terms", "unknowns")))
 
 
 def _mean_square(terms: list[torch.Tensor]) -> torch.Tensor:
