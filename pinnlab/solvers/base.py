@@ -134,6 +134,10 @@ class SolverTask(ABC):
         """Draw new training points (``--resample-every``); nothing by default."""
         return None
 
+    def select_batch(self, step: int) -> None:
+        """Train Adam step ``step`` (0-based) on its mini-batch (``--batch-size``); nothing by default."""
+        return None
+
     @abstractmethod
     def to_dtype(self, dtype: torch.dtype) -> None:
         """Switch the model and the data to ``dtype`` (the trainer does so for L-BFGS)."""
