@@ -316,6 +316,9 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
     schedule = Schedule.from_config(config)
     identity = _identity(problem, config)
     world = distributed.world()  # of a data-parallel run, rank 0 alone writes
+    if world.parallel and not task.shards:
+        raise ConfigError(f"solver {config.solver!r} cannot split its work between {world.size} processes: "
+                          f"run it in one process (without torchrun)")
     progress = progress if world.writes else None
 
     def on_checkpoint(state: dict) -> None:

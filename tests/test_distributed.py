@@ -111,3 +111,12 @@ def test_a_rank_that_dies_fails_the_run_with_exit_1_and_does_not_hang(tmp_path):
     report = json.loads((run / "report.json").read_text())
     assert report["status"] == "failed" and "another rank" in report["message"]
     assert (run / "checkpoint.pt").exists()  # the work done is kept
+
+
+def test_a_solver_that_keeps_no_shards_is_refused_on_several_processes_with_one_line(tmp_path):
+    run = tmp_path / "run"
+    results = finish(launch(["solve", "decay", "--solver", "node", "--steps", 2, "--lbfgs-steps", 0, "--quiet",
+                             "--no-plot", "--out", run], tmp_path))
+    for rc, err in results:
+        assert rc == 2 and "cannot split its work between 2 processes" in err and "Traceback" not in err, err
+    assert not run.exists()

@@ -111,6 +111,9 @@ class SolverTask(ABC):
     """
 
     model: Model
+    # whether a data-parallel run may give each process a shard of the points (pinnlab.distributed): the
+    # loss is a weighted sum of per-set means and point-free terms, and no state is kept per point
+    shards: bool = False
 
     @property
     def net(self) -> nn.Module:

@@ -87,6 +87,7 @@ class PinnTask(SolverTask):
     # the residual term may be computed over chunks of its points (a per-point mean); a subclass whose
     # extra terms need the residual batch whole sets this False
     chunkable = True
+    shards = True
 
     def __init__(self, problem: Problem, config: SolveConfig, net: torch.nn.Module):
         self.problem, self.config = problem, config

@@ -86,6 +86,7 @@ class RaiTask(PinnTask):
     """A PINN run trained through RAI's per-point jet states; evaluated on the plain network."""
 
     chunkable = False  # the consistency terms need each set's batch whole
+    shards = False     # per-point states: a shard's gradient of another rank's rows is not its to average
 
     def __init__(self, problem: Problem, config: SolveConfig, net: torch.nn.Module):
         self.opt = parse_options(config.options)
