@@ -1,6 +1,6 @@
 """Mini-batched training (--batch-size): batches regenerated per step from seeded streams, every point
 once per epoch, bit-identical resume, whole-set figures computed a block at a time, and one-line
-refusals of what a batched run cannot do."""
+refusals of what a batched run cannot do; L-BFGS on the full set a block at a time."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from test_resume import _interrupt_at, _params
 
 import pinnlab as pl
 from pinnlab.registry import get_problem
-from pinnlab.solvers.batches import BatchStream
+from pinnlab.runner import prepare
+from pinnlab.solvers.base import Points
+from pinnlab.solvers.batches import BatchStream, StreamedStep
+from pinnlab.solvers.pinn import make_task
 
 CFG = dict(width=8, depth=2, steps=30, lbfgs_steps=0, points=200, batch_size=64, boundary_points=8, seed=3,
            dtype="float64", eval_every=10, checkpoint_every=10, compile="off")
@@ -68,7 +71,6 @@ def test_a_batched_run_interrupted_resumes_bit_identically(tmp_path):
 
 
 @pytest.mark.parametrize("extra,needle", [
-    (["--lbfgs-steps", "5"], "add --lbfgs-steps 0"),
     (["--lbfgs-steps", "0", "--resample-every", "3"], "leave out --resample-every"),
     (["--lbfgs-steps", "0", "--batch-size", "-4"], "batch-size must be a non-negative integer"),
 ])
@@ -78,3 +80,27 @@ def test_what_a_batched_run_cannot_do_is_one_line_and_exit_2(extra, needle, tmp_
     rc, out, err = run_cli_inprocess(args)
     assert rc == 2 and needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "run").exists()
+
+
+def test_lbfgs_in_a_batched_run_sees_the_full_set_loss_and_gradient_a_block_at_a_time():
+    problem, cfg = prepare(get_problem("heat1d"), pl.SolveConfig(**{**CFG, "lbfgs_steps": 5}))
+    torch.manual_seed(0)
+    task = make_task(problem, cfg)
+    mode = task.step_mode("lbfgs")
+    assert isinstance(mode, StreamedStep)
+    terms = mode.loss_and_grads(lambda t: sum(t.values()))
+    streamed = [p.grad.clone() for p in task.parameters()]
+    # reference: the loss over all 256 points at once, differentiated by one backward pass
+    stream = task.points.stream
+    x = torch.tensor(np.concatenate([stream.block(j)[0] for j in range(stream.blocks)]))
+    whole = task._weighted_terms(Points(x, torch.arange(len(x))), *task.points.conditions)
+    grads = torch.autograd.grad(sum(whole.values()), task.parameters())
+    for k in whole:
+        assert float(terms[k]) == pytest.approx(float(whole[k].detach()), rel=1e-12), k
+    for a, b in zip(streamed, grads):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_a_batched_run_goes_on_with_lbfgs(tmp_path):
+    r = pl.solve("heat1d", pl.SolveConfig(**{**CFG, "steps": 10, "lbfgs_steps": 4}), out=tmp_path / "run")
+    assert r.report["status"] == "completed" and r.report["lbfgs_iterations"] > 0

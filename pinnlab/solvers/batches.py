@@ -9,16 +9,21 @@ number of processes) draws the very same batches.
 
 - a **step** is one Adam update on one batch: B residual points and every condition point;
 - an **epoch** is ``blocks`` steps: each residual point once, in a fresh order;
-- L-BFGS needs the full-batch loss at every line-search point: it is refused with ``--batch-size``.
+- L-BFGS needs the full-batch loss at every line-search point: :class:`StreamedStep` computes it a
+  block at a time (gradients summed), so each of its loss evaluations costs an epoch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
+import torch
 
 from ..config import SolveConfig
 from ..errors import ConfigError
 from ..geometry.base import Geometry
+from .base import Points, SolverTask, StepMode, Terms
 
 BLOCK_STREAM, ORDER_STREAM = 6007, 6011  # streams of their own: the run's other draws stay as they are
 
@@ -54,13 +59,42 @@ class BatchStream:
         return self.block(int(self.order(epoch)[k]))
 
 
+class StreamedStep(StepMode):
+    """The full-batch loss and gradient of a batched run, one block of residual points at a time, the
+    gradients summed by autograd (L-BFGS's step mode): memory stays one block, time is one epoch.
+    ``share(block)`` is a block's share of the residual term as a mean over that block; ``others()``
+    the condition and other terms."""
+
+    name = "streamed"
+
+    def __init__(self, task: SolverTask, blocks: Callable[[], Iterable[Points]], share: Callable[[Points], Terms],
+                 others: Callable[[], Terms]):
+        self.task, self.blocks, self.share, self.others = task, blocks, share, others
+
+    def loss_and_grads(self, check: Callable[[Terms], torch.Tensor]) -> Terms:
+        for p in self.task.parameters():
+            p.grad = None
+        shares = []
+        for block in self.blocks():
+            part = self.share(block)["residual"]
+            part.backward()
+            shares.append(part.detach())
+        residual = sum(shares) / len(shares)  # every block the same size: the mean of the block means
+        for p in self.task.parameters():
+            if p.grad is not None:
+                p.grad /= len(shares)
+        rest = self.others()
+        if rest:
+            sum(rest.values()).backward()
+        terms = {"residual": residual, **{k: v.detach() for k, v in rest.items()}}
+        check(terms)  # after the backward passes: the trainer discards the gradient of a non-finite loss
+        return terms
+
+
 def check_batching(config: SolveConfig) -> None:
     """One line for option combinations a mini-batched run cannot honour."""
     if not config.batch_size:
         return
-    if config.lbfgs_steps:
-        raise ConfigError(f"batch-size {config.batch_size} trains with Adam only: L-BFGS needs the full-batch loss at "
-                          f"every line-search point (got lbfgs-steps {config.lbfgs_steps}; add --lbfgs-steps 0)")
     if config.resample_every:
         raise ConfigError(f"batch-size {config.batch_size} with resample-every {config.resample_every}: a batched run "
                           f"already draws each batch from its own seeded stream (leave out --resample-every)")

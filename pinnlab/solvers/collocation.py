@@ -66,13 +66,13 @@ class Collocation:
             self.batch_step = step
             self.residual = self._points(*self.stream.batch(step), dtype=self.config.torch_dtype)
 
-    def residual_sets(self) -> Iterator[torch.Tensor]:
+    def residual_sets(self) -> Iterator[Points]:
         """The training residual points a set at a time: the whole set, or each block of a batched run."""
         if self.stream is None:
-            yield self.residual.x
+            yield self.residual
             return
         for j in range(self.stream.blocks):
-            yield self._points(*self.stream.block(j), dtype=self.config.torch_dtype).x
+            yield self._points(*self.stream.block(j), dtype=self.config.torch_dtype)
 
     @property
     def training(self) -> list[Points]:

@@ -19,7 +19,7 @@ from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
 from .base import EagerStep, Model, Points, SolverTask, StepMode, Terms
-from .batches import check_batching
+from .batches import StreamedStep, check_batching
 from .collocation import Collocation
 from .compiling import chunk_size, jet_bytes_per_point, options_for, should_compile
 from .net_checks import check_hard_constraint, check_jet_rules
@@ -205,6 +205,9 @@ class PinnTask(SolverTask):
         return mode
 
     def _choose_mode(self, phase: str) -> StepMode:
+        if phase == "lbfgs" and self.points.stream is not None:
+            return StreamedStep(self, self.points.residual_sets, self._residual_share,
+                                lambda: self._other_terms(*self.points.conditions))
         if not self.compile:
             return EagerStep(self)
         if self.chunk is not None and not self._coupled:
@@ -276,7 +279,7 @@ class PinnTask(SolverTask):
 
     def _train_residual(self) -> float:
         """The RMS residual over the training set (this rank's shard), a block at a time in a batched run."""
-        sq = [(self.residual_rms(x) ** 2, len(x)) for x in self.points.residual_sets()]
+        sq = [(self.residual_rms(pts.x) ** 2, pts.n) for pts in self.points.residual_sets()]
         return (sum(r * n for r, n in sq) / max(sum(n for _, n in sq), 1)) ** 0.5
 
     def evaluate(self) -> dict[str, float]:
