@@ -9,7 +9,8 @@ process of its own started with the ``pinnlab`` command: ``s/epoch`` is the run'
 child alone, from ``os.wait4``): everything the run holds, torch itself, the evaluation and the final
 report over all points included. ``slope`` is the least-squares slope of log(s/epoch) against
 log(points). Small sizes train for more epochs, so that each size runs about the same number of
-steps (at least 50).
+steps (at least 50). For contrast, the largest size but one (10^5; 4*10^4 with --quick) is also
+trained full batch (3 steps, one an epoch).
 
 Part 2 runs the same training with 1 and with 2 processes (one torch thread each), started with
 the environment torchrun gives its workers:
@@ -79,7 +80,7 @@ def main() -> None:
     setup(args)
     if args.device != "cpu":
         raise SystemExit("--device cuda: this benchmark measures the CPU (gloo) path")
-    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    sizes = [4_000, 40_000] if args.quick else [10_000, 100_000, 1_000_000]
     min_steps = 20 if args.quick else 50
     tmp = Path(tempfile.mkdtemp(prefix="pinnlab-scale-"))
     rows = []
@@ -91,13 +92,18 @@ def main() -> None:
                      "s_per_epoch": r["s_per_step"] * blocks, "peak_mb": r["peak_mb"],
                      "rel_l2": r["report"]["rel_l2"]})
         print(f"  {n} points: {rows[-1]['s_per_epoch']:.3g} s/epoch, peak {r['peak_mb']:.0f} MB", flush=True)
+    # the same largest-but-one set trained full batch (one step an epoch), for its memory and time
+    n_full = sizes[-1] if args.quick else sizes[-2]
+    full = run(n_full, 0, 3, tmp / "full", threads=args.threads)
+    print(f"  {n_full} points, full batch: {full['s_per_step']:.3g} s/epoch, peak {full['peak_mb']:.0f} MB", flush=True)
     slope = float(np.polyfit(np.log([r["points"] for r in rows]), np.log([r["s_per_epoch"] for r in rows]), 1)[0])
     print(table(rows, [("points", "points", "d"), ("epochs", "epochs", "d"), ("steps", "steps", "d"),
                        ("ms_per_step", "ms/step", ".1f"), ("s_per_epoch", "s/epoch", ".3g"),
                        ("peak_mb", "peak MB (RSS)", ".0f"), ("rel_l2", "rel L2", ".3g")]))
-    print(f"slope of log(s/epoch) against log(points): {slope:.3f} (batch {BATCH})\n")
+    print(f"slope of log(s/epoch) against log(points): {slope:.3f} (batch {BATCH}); full batch at {n_full} points: "
+          f"{full['s_per_step']:.3g} s/epoch, peak {full['peak_mb']:.0f} MB\n")
 
-    n, steps = (20_000, 20) if args.quick else (100_000, 100)
+    n, steps = (20_000, 10) if args.quick else (100_000, 100)
     blocks = math.ceil(n / BATCH)
     one = run(n, BATCH, steps, tmp / "one", threads=args.threads)
     strong = run(n, BATCH, steps, tmp / "strong", nproc=2, threads=args.threads)
@@ -123,6 +129,7 @@ def main() -> None:
         "points": [r["points"] for r in rows], "s_per_epoch": [r["s_per_epoch"] for r in rows],
         "peak_mb": [r["peak_mb"] for r in rows], "slope": slope, "batch_size": BATCH,
         "ms_per_step": [r["ms_per_step"] for r in rows],
+        "full_batch": {"points": n_full, "s_per_epoch": full["s_per_step"], "peak_mb": full["peak_mb"]},
         "efficiency_2proc": {"strong": scaling[1]["efficiency"], "weak": scaling[2]["efficiency"],
                              "points": n, "cores": cores, "threads_per_process": args.threads, "load_average": list(load)},
         "quick": args.quick})

@@ -285,8 +285,8 @@ class Trainer:
                 raise Interrupted(_signal_name(stop))
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
-            self.task.select_batch(st.step)
             t0 = time.perf_counter()
+            self.task.select_batch(st.step)  # drawing a batch is part of a batched step's time
             loss, terms = self.adam_step(mode, st.step + st.lbfgs_iters + 1)
             if compiling:
                 st.compile_s += time.perf_counter() - t0
