@@ -20,9 +20,9 @@ import pinnlab as pl
 
 # odd set sizes: the shards differ by a point, which the loss weighting must account for
 TINY = dict(width=6, depth=2, points=41, boundary_points=9, seed=4, dtype="float64", lbfgs_dtype="float64",
-            compile="off", eval_every=5, checkpoint_every=5)
+            eval_every=5, checkpoint_every=5)
 ARGS = ["--width", "6", "--depth", "2", "--points", "41", "--boundary-points", "9", "--seed", "4", "--dtype",
-        "float64", "--compile", "off", "--eval-every", "5", "--checkpoint-every", "5", "--quiet", "--no-plot"]
+        "float64", "--eval-every", "5", "--checkpoint-every", "5", "--quiet", "--no-plot"]
 
 
 def _free_port() -> int:
@@ -57,13 +57,16 @@ def params(run: Path) -> list[torch.Tensor]:
     return list(torch.load(run / "checkpoint.pt", weights_only=False)["task"]["model"].values())
 
 
-@pytest.mark.parametrize("steps,lbfgs,batch", [(12, 8, 0), (12, 4, 16)], ids=["adam+lbfgs", "mini-batches"])
-def test_two_ranks_give_the_parameters_of_one_process_over_the_same_points(steps, lbfgs, batch, tmp_path):
-    one = pl.solve("heat1d", pl.SolveConfig(**TINY, steps=steps, lbfgs_steps=lbfgs, batch_size=batch),
-                   out=tmp_path / "one")
+@pytest.mark.parametrize("steps,lbfgs,batch,compile_", [
+    (12, 8, 0, "off"), (12, 4, 16, "off"),
+    # compiled (Adam's update in the graph in one process, the compiled step and fused Adam on two)
+    pytest.param(6, 3, 0, "on", marks=pytest.mark.slow)], ids=["adam+lbfgs", "mini-batches", "compiled"])
+def test_two_ranks_give_the_parameters_of_one_process_over_the_same_points(steps, lbfgs, batch, compile_, tmp_path):
+    one = pl.solve("heat1d", pl.SolveConfig(**TINY, steps=steps, lbfgs_steps=lbfgs, batch_size=batch,
+                                            compile=compile_), out=tmp_path / "one")
     two = tmp_path / "two"
     results = finish(launch(["solve", "heat1d", *ARGS, "--steps", steps, "--lbfgs-steps", lbfgs, "--batch-size",
-                             batch, "--out", two], tmp_path))
+                             batch, "--compile", compile_, "--out", two], tmp_path), timeout=600)
     assert [rc for rc, _ in results] == [0, 0], results
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]  # one run directory, written by rank 0
     report = json.loads((two / "report.json").read_text())
@@ -76,8 +79,9 @@ def test_two_ranks_give_the_parameters_of_one_process_over_the_same_points(steps
 
 def test_sigterm_stops_both_ranks_at_one_step_and_one_process_resumes_the_run(tmp_path):
     run = tmp_path / "run"
-    procs = launch(["solve", "heat1d", *ARGS, "--steps", 100000, "--lbfgs-steps", 0, "--out", run], tmp_path)
-    deadline = time.monotonic() + 60
+    procs = launch(["solve", "heat1d", *ARGS, "--compile", "off", "--steps", 100000, "--lbfgs-steps", 0, "--out",
+                    run], tmp_path)
+    deadline = time.monotonic() + 120
     while not (run / "checkpoint.pt").exists():
         assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
         time.sleep(0.05)
@@ -98,16 +102,16 @@ def test_sigterm_stops_both_ranks_at_one_step_and_one_process_resumes_the_run(tm
 
 def test_a_rank_that_dies_fails_the_run_with_exit_1_and_does_not_hang(tmp_path):
     run = tmp_path / "run"
-    procs = launch(["solve", "heat1d", *ARGS, "--steps", 100000, "--lbfgs-steps", 0, "--out", run], tmp_path)
-    deadline = time.monotonic() + 60
+    # a timeout far beyond the test's: rank 0 must notice the closed connection, not wait the timeout out
+    procs = launch(["solve", "heat1d", *ARGS, "--compile", "off", "--steps", 100000, "--lbfgs-steps", 0, "--out",
+                    run], tmp_path, PINNLAB_DIST_TIMEOUT="600")
+    deadline = time.monotonic() + 120
     while not (run / "checkpoint.pt").exists():
         assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
         time.sleep(0.05)
     procs[1].kill()
-    t0 = time.monotonic()
-    (rc, err), _ = finish(procs, timeout=60)
+    (rc, err), _ = finish(procs, timeout=120)
     assert rc == 1 and "Traceback" not in err, err
-    assert time.monotonic() - t0 < 40  # at once (a closed connection), not after a hang
     report = json.loads((run / "report.json").read_text())
     assert report["status"] == "failed" and "another rank" in report["message"]
     assert (run / "checkpoint.pt").exists()  # the work done is kept
