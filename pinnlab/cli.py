@@ -18,7 +18,7 @@ try:  # torch loads here, the first second of every command: Ctrl-C then is an i
 
     import click
 
-    from . import options, runner, runs
+    from . import distributed, options, runner, runs
     from .config import SolveConfig
     from .errors import ConfigError, PinnlabError, PinnlabWarning
     from .options import Text
@@ -209,6 +209,8 @@ def solve_cmd(problem, out, resume, no_plot, quiet, **run):
         click.echo(f"failed: {e} (last good state and report in {e.result.run_dir})", err=True)
         sys.exit(1)
     _close(progress)
+    if not distributed.world().writes:  # another process of a data-parallel run: rank 0 draws and says it
+        return
     if not no_plot:
         try:
             _plot(result.run_dir)

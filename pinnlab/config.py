@@ -63,7 +63,8 @@ class SolveConfig:
       held-out residual (0: never); ``eval_every`` steps between error measurements;
     - points: ``points`` interior collocation points, ``boundary_points`` per condition (split
       between its faces), drawn by ``sampler`` (sobol, lhs, uniform), new ones every
-      ``resample_every`` steps; ``seed`` for all randomness;
+      ``resample_every`` steps; ``batch_size`` residual points per Adam step (0: all); ``seed`` for all
+      randomness;
     - the loss: ``weights`` {term: w} ("residual", "conditions" for all conditions, or a term name
       such as "dirichlet", "initial_value"); ``hard``: the problem's hard-constraint transform;
       ``params`` overriding the problem's parameters;
@@ -92,6 +93,9 @@ class SolveConfig:
                                          "problem's recipe).", low=1, high=MAX_COUNT)
     sampler: str = option("sobol", "sobol | lhs | uniform.", choices=SAMPLERS)
     resample_every: int | None = option(None, "Draw new collocation points every N steps.", low=0, high=MAX_COUNT)
+    batch_size: int = option(0, "Residual points per Adam step (0: all of them): a step is one batch, an epoch "
+                             "ceil(points / N) steps; points are regenerated per batch (docs/scale.md).", low=0,
+                             high=MAX_COUNT)
     device: str = option("cpu", "cpu | cuda.", choices=DEVICES)
     dtype: str = option("float32", "float32 | float64 (Adam stage).", choices=DTYPES)
     # float32 L-BFGS often stops after a few iterations

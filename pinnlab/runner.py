@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import runs
+from . import distributed, runs
 from .config import SolveConfig
 from .data import run_data
 from .errors import ConfigError, PinnlabError, PinnlabWarning, RunError
@@ -95,6 +95,7 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
     evaluate later on, raises :class:`RunFailed`, one interrupted :class:`RunInterrupted`, each with
     the run's report.
     """
+    world = distributed.join((config or SolveConfig()).device)  # rank 0 of 1 unless started by torchrun
     with _sigterm_interrupts():  # from the start: `kill` while a problem file loads or dry-runs is an interrupt
         if isinstance(problem, str):
             problem_source = problem_source or source_of(problem)
@@ -103,27 +104,29 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
             problem_source = _builtin_source(problem)
         problem, config = prepare(problem, config or SolveConfig())
         problem.evaluation()  # a solution that raises fails here, before anything is written (it is cached)
-        run_dir = runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}", runs_root)
-        with runs.dir_lock(run_dir):
+        run_dir = world.from_rank0(lambda: runs.new_run_dir(out, f"{problem.name}-{config.layer}-s{config.seed}",
+                                                            runs_root))
+        with world.on_rank0(runs.dir_lock(run_dir)):
             try:
                 # the parameters as run, so that a resume rebuilds the same equation however they were set
-                runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": problem_source,
-                                                        "problem_sha256": file_digest(problem_source),
-                                                        "problem_params": problem.params, "config": config.to_dict(),
-                                                        "versions": versions()})
+                if world.writes:
+                    runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": problem_source,
+                                                            "problem_sha256": file_digest(problem_source),
+                                                            "problem_params": problem.params,
+                                                            "config": config.to_dict(), "versions": versions()})
                 return _execute(problem, config, run_dir, None, progress)
             except (RunFailed, RunInterrupted):
                 raise  # the run's report says what happened
             except Exception:
                 # bad input found at the first step, or a failure (out of memory, say) before anything could be
                 # kept: a folder without a checkpoint could be neither resumed nor reused as --out
-                if not (run_dir / runs.CHECKPOINT).exists():
+                if world.writes and not (run_dir / runs.CHECKPOINT).exists():
                     shutil.rmtree(run_dir, ignore_errors=True)
                 raise
             except KeyboardInterrupt:
                 # training checkpoints itself when stopped; before it starts there is nothing to keep, and a
                 # directory without a checkpoint could be neither resumed nor reused as --out
-                if (run_dir / runs.CHECKPOINT).exists():
+                if (run_dir / runs.CHECKPOINT).exists() or not world.writes:
                     raise
                 shutil.rmtree(run_dir, ignore_errors=True)
                 raise KeyboardInterrupt(f"before training started; nothing had been computed, so {str(run_dir)!r} "
@@ -161,8 +164,9 @@ def resume(run_dir: str | Path, progress: Callable[[TrainState, dict], None] | N
     defined in Python needs it again as ``problem`` (its name must match; the run's parameters apply).
     """
     run_dir = Path(run_dir)
-    runs.load_run(run_dir)  # a missing or foreign directory is reported before it is locked
-    with runs.dir_lock(run_dir), _sigterm_interrupts():
+    first = runs.load_run(run_dir)  # a missing or foreign directory is reported before it is locked
+    world = distributed.join(str((first.config.get("config") or {}).get("device", "cpu")))
+    with world.on_rank0(runs.dir_lock(run_dir)), _sigterm_interrupts():
         run = runs.load_run(run_dir)  # read again under the lock: another process may just have finished it
         if run.status == "completed":
             raise RunError(f"run {str(run_dir)!r} has already completed; nothing to resume")
@@ -315,14 +319,22 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
                           f"{config.points} points): {' '.join(str(e).split())[:160]}") from None
     schedule = Schedule.from_config(config)
     identity = _identity(problem, config)
+    world = distributed.world()  # of a data-parallel run, rank 0 alone writes
+    if world.parallel and not task.shards:
+        raise ConfigError(f"solver {config.solver!r} cannot split its work between {world.size} processes: "
+                          f"run it in one process (without torchrun)")
+    progress = progress if world.writes else None
 
     def on_checkpoint(state: dict) -> None:
+        if not world.writes:
+            return
         runs.save_checkpoint(run_dir / runs.CHECKPOINT, {**state, "belongs_to": identity})
         runs.write_history(run_dir / runs.HISTORY, state["trainer"]["history"])
 
     if ckpt is None and config.init_from is not None:
         _start_from(task, config.init_from)
-    trainer = Trainer(task, schedule, on_checkpoint, progress)
+    trainer = Trainer(task, schedule, on_checkpoint, progress, **({"grad_hook": world.average_grads,
+                                                                   "agree": world.agree} if world.parallel else {}))
     if ckpt is not None:
         try:
             trainer.restore(ckpt)
@@ -341,7 +353,7 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
         on_checkpoint(trainer.checkpoint())
     except PinnlabError as e:
         st = trainer.state
-        if st.step + st.lbfgs_iters == 0 and not st.history:
+        if st.step + st.lbfgs_iters == 0 and not st.history and not isinstance(e, distributed.RankLost):
             raise  # found at the first step: bad input (solve removes the directory)
         # e.g. a residual that raises on later points: a failed run. The last checkpoint is kept (the state
         # at the failure may sit mid line search); before the first one, the state the failing step began
@@ -358,8 +370,9 @@ def _execute(problem: Problem, config: SolveConfig, run_dir: Path, ckpt: dict | 
         report = _report(problem, config, task, trainer, status, message, measured=False)
     _judge(report, config)
     status = report["status"]
-    runs.write_json(run_dir / runs.REPORT, report)
-    if status == "completed":
+    if world.writes:
+        runs.write_json(run_dir / runs.REPORT, report)
+    if status == "completed" and world.writes:
         _save_predictions(run_dir, task)
     result = Result(run_dir, report, task.net, problem, trainer.state.history)
     if status == "interrupted":
@@ -414,6 +427,8 @@ def _report(problem, config, task, trainer, status, message, measured: bool = Tr
     spec = get_solver(config.solver)
     final = task.final_report() if measured else {"rel_l2": None, "max_abs_error": None, "heldout_residual": None}
     final_terms = {k: float(v.detach()) for k, v in task.loss_terms().items()} if measured else {}
+    if measured and status != "failed":  # a data-parallel run's loss is its ranks' mean (a failed one may lack ranks)
+        final_terms = distributed.world().agree(final_terms)
     return {
         "problem": problem.name, "solver": config.solver, "layer": config.layer, "seed": config.seed,
         "device": config.device, "dtype": config.dtype, "status": status, "message": message,

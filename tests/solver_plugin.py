@@ -14,6 +14,7 @@ SCALE_TARGET = 2.0
 
 class TabledTask(PinnTask):
     chunkable = False  # the table's term needs the residual batch
+    shards = False     # a per-point table
 
     def build_model(self, net):
         model = super().build_model(net)

@@ -111,6 +111,9 @@ class SolverTask(ABC):
     """
 
     model: Model
+    # whether a data-parallel run may give each process a shard of the points (pinnlab.distributed): the
+    # loss is a weighted sum of per-set means and point-free terms, and no state is kept per point
+    shards: bool = False
 
     @property
     def net(self) -> nn.Module:
@@ -132,6 +135,10 @@ class SolverTask(ABC):
 
     def resample(self, step: int) -> None:
         """Draw new training points (``--resample-every``); nothing by default."""
+        return None
+
+    def select_batch(self, step: int) -> None:
+        """Train Adam step ``step`` (0-based) on its mini-batch (``--batch-size``); nothing by default."""
         return None
 
     @abstractmethod

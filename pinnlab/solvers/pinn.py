@@ -19,6 +19,7 @@ from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
 from .base import EagerStep, Model, Points, SolverTask, StepMode, Terms
+from .batches import StreamedStep, check_batching
 from .collocation import Collocation
 from .compiling import chunk_size, jet_bytes_per_point, options_for, should_compile
 from .inverse import add_unknowns, live_params, trajectory_row, unknowns_report
@@ -87,6 +88,7 @@ class PinnTask(SolverTask):
     # the residual term may be computed over chunks of its points (a per-point mean); a subclass whose
     # extra terms need the residual batch whole sets this False
     chunkable = True
+    shards = True
 
     def __init__(self, problem: Problem, config: SolveConfig, net: torch.nn.Module):
         self.problem, self.config = problem, config
@@ -110,6 +112,7 @@ class PinnTask(SolverTask):
                           "forward_jet, an output transform using an operation jets lack, or a partial above third "
                           "order); using nested autograd (the same numbers, slower)", UserWarning, stacklevel=2)
         self.points = Collocation(problem, config, self.active, self.dtype)
+        self.weights = {k: w * s for (k, w), s in zip(self.weights.items(), self.points.shares)}  # a rank's shard
         ev = problem.evaluation()
         self.eval_points, self.eval_values = ev.points, ev.values
         self.one_pass = self._one_pass()
@@ -204,6 +207,9 @@ class PinnTask(SolverTask):
         return mode
 
     def _choose_mode(self, phase: str) -> StepMode:
+        if phase == "lbfgs" and self.points.stream is not None:
+            return StreamedStep(self, self.points.residual_sets, self._residual_share,
+                                lambda: self._other_terms(*self.points.conditions))
         if not self.compile:
             return EagerStep(self)
         if self.chunk is not None and not self._coupled:
@@ -243,6 +249,9 @@ class PinnTask(SolverTask):
     def resample(self, step: int) -> None:
         self.points.resample()
 
+    def select_batch(self, step: int) -> None:
+        self.points.select(step)
+
     def to_dtype(self, dtype: torch.dtype) -> None:
         self.dtype = dtype
         self.model.to(dtype)
@@ -270,6 +279,11 @@ class PinnTask(SolverTask):
                 n += len(points[b:b + EVAL_BATCH])
         return (acc / max(n, 1)) ** 0.5
 
+    def _train_residual(self) -> float:
+        """The RMS residual over the training set (this rank's shard), a block at a time in a batched run."""
+        sq = [(self.residual_rms(pts.x) ** 2, pts.n) for pts in self.points.residual_sets()]
+        return (sum(r * n for r, n in sq) / max(sum(n for _, n in sq), 1)) ** 0.5
+
     def evaluate(self) -> dict[str, float]:
         errs = field_errors(self.predict(self.eval_points), self.eval_values, self.problem.fields)
         return {"rel_l2": errs["rel_l2"], "heldout_residual": self.residual_rms(self.points.heldout),
@@ -282,7 +296,7 @@ class PinnTask(SolverTask):
         last = modes.get("lbfgs", modes.get("adam"))
         adam = modes.get("adam")
         return {**errs, "heldout_residual": self.residual_rms(self.points.heldout),
-                "train_residual": self.residual_rms(self.points.residual.x), "derivatives": self.engine,
+                "train_residual": self._train_residual(), "derivatives": self.engine,
                 "compiled": last is not None and last.compiles and last.active,
                 "adam_in_graph": isinstance(adam, AdamInGraphStep) and adam.built and adam.active,
                 # the compiled step's residual points per chunk; None: all at once
@@ -305,6 +319,7 @@ class PinnTask(SolverTask):
 
 def check_config(problem: Problem, config: SolveConfig) -> None:
     """Fail before a run directory exists on options the PINN solver would silently lose or misuse."""
+    check_batching(config)
     if config.options:
         raise ConfigError(f"solver 'pinn' takes no --opt options (got {', '.join(map(repr, config.options))}); "
                           f"--opt and --adjoint are for --solver node")

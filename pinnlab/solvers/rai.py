@@ -86,6 +86,7 @@ class RaiTask(PinnTask):
     """A PINN run trained through RAI's per-point jet states; evaluated on the plain network."""
 
     chunkable = False  # the consistency terms need each set's batch whole
+    shards = False     # per-point states: a shard's gradient of another rank's rows is not its to average
 
     def __init__(self, problem: Problem, config: SolveConfig, net: torch.nn.Module):
         self.opt = parse_options(config.options)
@@ -231,6 +232,9 @@ def _full(c, like: torch.Tensor) -> torch.Tensor:
 def check_config(problem: Problem, config: SolveConfig) -> None:
     """The PINN solver's checks, the RAI options, and jet rules for the network (RAI's states are jets)."""
     parse_options(config.options)
+    if config.batch_size:  # its per-point state tables are sized by the residual set it holds whole
+        raise ConfigError(f"solver 'rai' does not take --batch-size (got {config.batch_size}); its own "
+                          f"--opt batch=N batches over its per-point states")
     pinn_check_config(problem, dataclasses.replace(config, options={}))
     if config.derivatives == "autograd":
         raise ConfigError("solver 'rai' keeps jets (values and partials) as its states: --derivatives autograd "

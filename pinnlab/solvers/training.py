@@ -76,6 +76,11 @@ class TrainState:
     best_step: int = 0             # the step (Adam steps + L-BFGS iterations) whose parameters are the best state
 
 
+def _signal_name(stop: StopFlag) -> str:
+    # another process of a data-parallel run may have been the one signalled
+    return signal.Signals(stop.signum).name if stop.signum is not None else "a signal to another process"
+
+
 class StopFlag:
     """Set by SIGINT/SIGTERM; checked at step boundaries."""
 
@@ -129,7 +134,9 @@ class Trainer:
 
     Every parameter gradient passes through :meth:`gradients`, where ``grad_hook(params)`` (if given)
     sees it before the optimiser does: the one place a data-parallel run all-reduces it. A hook rules
-    out step modes whose gradient never leaves a compiled graph (Adam in the graph).
+    out step modes whose gradient never leaves a compiled graph (Adam in the graph). ``agree(values)``
+    (if given) averages a dict of floats over the processes of a data-parallel run: the loss, the
+    interrupt flag and the evaluation figures pass through it, so every process decides alike.
 
     ``on_progress(state, row)`` sees every history row as it is written, and two event rows that
     are not history: ``{"event": "start", "total_steps": n}`` when a run (or a resumed one) starts,
@@ -139,11 +146,15 @@ class Trainer:
 
     def __init__(self, task: SolverTask, schedule: Schedule, on_checkpoint: Callable[[dict], None],
                  on_progress: Callable[[TrainState, dict], None] | None = None,
-                 grad_hook: Callable[[list[torch.nn.Parameter]], None] | None = None):
+                 grad_hook: Callable[[list[torch.nn.Parameter]], None] | None = None,
+                 agree: Callable[[dict[str, float]], dict[str, float]] | None = None):
         self.task, self.s = task, schedule
         self.on_checkpoint = on_checkpoint
         self.on_progress = on_progress or (lambda st, row: None)
         self.grad_hook = grad_hook
+        self.agree = agree
+        self._stop: StopFlag | None = None
+        self._stop_agreed = False  # the interrupt flag, as all processes saw it at the latest loss
         self.state = TrainState()
         self.optimizer: torch.optim.Optimizer | None = None
         self.modes: dict[str, StepMode] = {}   # the step mode of each phase run in this session
@@ -178,6 +189,7 @@ class Trainer:
         self._t0 = time.perf_counter()
         self.on_progress(self.state, {"event": "start", "total_steps": self.s.steps + self.s.lbfgs_steps})
         with catch_signals() as stop:
+            self._stop = stop
             try:
                 if self.state.phase == "adam":
                     if self.optimizer is None:
@@ -221,22 +233,33 @@ class Trainer:
             self.on_progress(self.state, {"event": "compiling", "phase": phase})
         return mode, compiling
 
-    def _check(self, terms: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+    def _check(self, terms: dict[str, torch.Tensor], step: int) -> tuple[torch.Tensor, float]:
         total = sum(terms.values())
-        check_finite(self.task, terms, step, float(total.detach()))  # one scalar read: a third of isfinite's cost
-        return total
+        loss = float(total.detach())  # one scalar read: a third of isfinite's cost
+        if self.agree is not None:
+            seen = self.agree({"loss": loss, "stop": float(bool(self._stop))})
+            loss, self._stop_agreed = seen["loss"], seen["stop"] > 0
+        check_finite(self.task, terms, step, loss)
+        return total, loss
+
+    def _stopping(self, stop: StopFlag) -> bool:
+        """Whether to stop at this step boundary (where processes must agree: as of the latest loss)."""
+        return self._stop_agreed if self.agree is not None else bool(stop)
 
     def gradients(self, mode: StepMode, step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The loss and its terms, with the gradient in every parameter's ``.grad``: the one gradient path."""
-        seen: list[torch.Tensor] = []
+        seen: list[tuple[torch.Tensor, float]] = []
 
         def check(terms: dict[str, torch.Tensor]) -> torch.Tensor:
             seen.append(self._check(terms, step))
-            return seen[-1]
+            return seen[-1][0]
         terms = mode.loss_and_grads(check)
         if self.grad_hook is not None:
             self.grad_hook(self.task.parameters())
-        return seen[-1], terms
+        total, loss = seen[-1]
+        if self.agree is not None:  # the loss of the whole run (L-BFGS's line search reads it): the same everywhere
+            total = torch.tensor(loss, dtype=total.dtype, device=total.device)
+        return total, terms
 
     def adam_step(self, mode: StepMode, step: int) -> tuple[float, dict[str, torch.Tensor]]:
         """One Adam step; the best state is tracked at the parameters the loss was computed at.
@@ -258,12 +281,13 @@ class Trainer:
         s, st = self.s, self.state
         mode, compiling = self._mode("adam", st.step < s.steps)
         while st.step < s.steps:
-            if stop:
+            if self._stopping(stop):
                 self._save()
-                raise Interrupted(signal.Signals(stop.signum).name)
+                raise Interrupted(_signal_name(stop))
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
             t0 = time.perf_counter()
+            self.task.select_batch(st.step)  # drawing a batch is part of a batched step's time
             loss, terms = self.adam_step(mode, st.step + st.lbfgs_iters + 1)
             if compiling:
                 st.compile_s += time.perf_counter() - t0
@@ -340,9 +364,9 @@ class Trainer:
             return total
 
         while st.lbfgs_iters < s.lbfgs_steps:
-            if stop:
+            if self._stopping(stop):
                 self._save()
-                raise Interrupted(signal.Signals(stop.signum).name)
+                raise Interrupted(_signal_name(stop))
             pstate = opt.state[opt.param_groups[0]["params"][0]]
             before, evals_before = pstate.get("n_iter", 0), pstate.get("func_evals", 0)
             chunk = min(LBFGS_CHUNK, s.lbfgs_steps - st.lbfgs_iters)
@@ -409,9 +433,11 @@ class Trainer:
 
     # -- evaluation -----------------------------------------------------------------------
     def _evaluate(self) -> dict[str, float]:
-        """The task's evaluation; Diverged if the held-out residual is not finite (the training loss is: a
-        NaN the training points happen to miss is still a broken run). A non-finite error is judged at the end."""
-        ev = self.task.evaluate()
+        """The task's evaluation (agreed across ranks in a data-parallel run); Diverged if the held-out residual
+        is not finite (the training loss is: a NaN the training points happen to miss is still a broken run).
+        A non-finite error is judged at the end."""
+        figures = self.task.evaluate()
+        ev = self.agree(figures) if self.agree is not None else figures
         bad = [k for k in EVAL_FINITE if isinstance(ev.get(k), float) and not math.isfinite(ev[k])]
         if bad:
             raise Diverged(f"the {' and '.join(k.replace('_', ' ') for k in bad)} is not finite at step "
