@@ -23,6 +23,7 @@ MAX_THREADS = 1024  # far beyond any machine's cores; the bound only stops absur
 MAX_COUNT, MAX_DEPTH = 10**9, 10**6
 DTYPES = ("float32", "float64")
 COMPILE = ("auto", "on", "off")
+OPTIMIZERS = ("lbfgs", "bfgs", "ssbroyden")   # the stage after Adam (lbfgs-steps iterations)
 
 
 def _solver_names() -> list[str]:
@@ -82,6 +83,11 @@ class SolveConfig:
     steps: int | None = option(None, "Adam steps.", low=0, high=MAX_COUNT)
     lbfgs_steps: int | None = option(None, "L-BFGS iterations after Adam (0: none).", low=0, high=MAX_COUNT)
     lr: float | None = option(None, "Adam learning rate.", low=0)
+    # the dense methods keep an n x n inverse Hessian: networks up to 20000 parameters (quasi_newton.py)
+    optimizer: str | None = option(None, "After Adam: lbfgs | bfgs | ssbroyden (dense, float64; default: the "
+                                   "problem's recipe).", choices=OPTIMIZERS)
+    qn_restart: int | None = option(None, "bfgs/ssbroyden: new collocation points and a fresh Hessian every N "
+                                    "iterations (0: never).", low=0, high=MAX_COUNT)
     points: int | None = option(None, "Interior collocation points.", low=1, high=MAX_COUNT)
     boundary_points: int | None = option(None, "Points per condition, split between its faces (default: the "
                                          "problem's recipe).", low=1, high=MAX_COUNT)
@@ -130,7 +136,7 @@ class SolveConfig:
     def resolved(self, recipe) -> SolveConfig:
         """A copy with every ``None`` filled from the problem's recipe."""
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
-                                                   "boundary_points", "resample_every")
+                                                   "boundary_points", "resample_every", "optimizer", "qn_restart")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

@@ -43,6 +43,8 @@ class Recipe:
     boundary_points: int = 200 # per condition
     weights: Mapping[str, float] = field(default_factory=dict)  # "residual", "conditions" or a term name → weight
     resample_every: int = 0    # 0: fixed collocation points
+    optimizer: str = "lbfgs"   # after Adam: lbfgs, bfgs or ssbroyden
+    qn_restart: int = 0        # bfgs/ssbroyden: new points and a fresh Hessian every N iterations (0: never)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from typing import Any
 
 import torch
 
+from . import qn_stage
 from .base import SolverTask, StepMode
+from .quasi_newton import check_size
 
 LBFGS_CHUNK = 10       # L-BFGS iterations between interrupt checks and checkpoints
 LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe line searches)
@@ -45,6 +47,8 @@ class Schedule:
     eval_every: int = 250
     checkpoint_every: int = 500
     early_stop: int = 0     # evaluations without improvement of the "heldout" metric before Adam stops
+    optimizer: str = "lbfgs"  # the stage after Adam: lbfgs, or a dense quasi-Newton method (qn_stage.py)
+    qn_restart: int = 0       # dense quasi-Newton: new points and a fresh Hessian every N iterations
 
     @classmethod
     def from_config(cls, config: Any) -> Schedule:
@@ -52,7 +56,8 @@ class Schedule:
         return cls(steps=config.steps, lbfgs_steps=config.lbfgs_steps, lr=config.lr,
                    lbfgs_dtype=config.torch_lbfgs_dtype, resample_every=config.resample_every or 0,
                    eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
-                   early_stop=config.early_stop)
+                   early_stop=config.early_stop, optimizer=config.optimizer or "lbfgs",
+                   qn_restart=config.qn_restart or 0)
 
 
 @dataclass
@@ -174,6 +179,8 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> TrainState:
+        if self.s.lbfgs_steps:
+            check_size(sum(p.numel() for p in self.task.parameters()), self.s.optimizer)
         self._t0 = time.perf_counter()
         self.on_progress(self.state, {"event": "start", "total_steps": self.s.steps + self.s.lbfgs_steps})
         with catch_signals() as stop:
@@ -184,7 +191,10 @@ class Trainer:
                     self._adam(stop)
                     self._finish_adam()
                 if self.state.phase == "lbfgs":
-                    self._lbfgs(stop)
+                    if self.s.optimizer == "lbfgs":
+                        self._lbfgs(stop)
+                    else:
+                        qn_stage.run_stage(self, stop)
                     self.state.phase = "done"
             finally:
                 self.state.wall_s, self._t0 = self.wall_s, 0.0
@@ -196,7 +206,7 @@ class Trainer:
         params = self.task.parameters()
         if phase == "adam":
             return make_adam(params, self.s.lr)
-        if phase == "lbfgs":
+        if phase == "lbfgs" and self.s.optimizer == "lbfgs":
             fp64 = self.s.lbfgs_dtype == torch.float64
             return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * LBFGS_EVALS,
                                      history_size=LBFGS_HISTORY, line_search_fn="strong_wolfe",
