@@ -26,6 +26,13 @@ COMPILE = ("auto", "on", "off")
 OPTIMIZERS = ("lbfgs", "bfgs", "ssbroyden")   # the stage after Adam (lbfgs-steps iterations)
 
 
+def _non_negative(what: str):
+    def check(v: float) -> None:
+        if v < 0:
+            raise ConfigError(f"{what} must be a non-negative number (0: off), got {v!r}")
+    return check
+
+
 def _solver_names() -> list[str]:
     from .solvers.registry import solver_names  # here: the solvers import this module
     return solver_names()
@@ -106,6 +113,10 @@ class SolveConfig:
                                       metavar="KEY=VALUE")
     weights: dict[str, float] = option(dict, "Loss weight: residual, conditions or a term name.", cli="--weight",
                                        parse="numbers", metavar="TERM=W")
+    causal: float | None = option(None, "Causal weighting of the residual over time bins, its epsilon (0: off; "
+                                  "needs a coordinate t).", check=_non_negative("causal"))
+    rad: float | None = option(None, "Resample residual points by residual density |r|^K (RAD; 0: uniform). "
+                               "Acts at --resample-every and --qn-restart.", check=_non_negative("rad"))
     eval_every: int = option(250, "Measure the error and held-out residual every N steps (also early stop's "
                              "cadence).", low=1, high=MAX_COUNT)
     checkpoint_every: int = option(500, "Write the checkpoint every N steps (what a kill -9 can lose).", low=1,
@@ -136,7 +147,8 @@ class SolveConfig:
     def resolved(self, recipe) -> SolveConfig:
         """A copy with every ``None`` filled from the problem's recipe."""
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
-                                                   "boundary_points", "resample_every", "optimizer", "qn_restart")
+                                                   "boundary_points", "resample_every", "optimizer", "qn_restart",
+                                                   "causal", "rad")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

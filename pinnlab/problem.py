@@ -45,6 +45,8 @@ class Recipe:
     resample_every: int = 0    # 0: fixed collocation points
     optimizer: str = "lbfgs"   # after Adam: lbfgs, bfgs or ssbroyden
     qn_restart: int = 0        # bfgs/ssbroyden: new points and a fresh Hessian every N iterations (0: never)
+    causal: float = 0.0        # causal weighting's epsilon over time bins (0: off)
+    rad: float = 0.0           # resampling by residual density |r|^rad (0: uniform)
 
 
 @dataclass(frozen=True)

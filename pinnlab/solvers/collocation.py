@@ -49,6 +49,10 @@ class Collocation:
         x = self.problem.domain.sample(self.config.points, self.config.sampler, self.rng)
         self.residual = Points(self._tensor(x), self.residual.ids)
 
+    def place(self, x: np.ndarray) -> None:
+        """Residual points chosen elsewhere (e.g. by residual density), into the same rows."""
+        self.residual = Points(self._tensor(x), self.residual.ids)
+
     def to_dtype(self, dtype: torch.dtype) -> None:
         self.dtype = dtype
         self.residual, self.heldout = self.residual.to(dtype), self.heldout.to(dtype)

@@ -18,6 +18,7 @@ from ..fields import close_under_prefixes, merge_requests
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
+from . import techniques
 from .base import EagerStep, Model, Points, SolverTask, StepMode, Terms
 from .collocation import Collocation
 from .compiling import chunk_size, jet_bytes_per_point, options_for, should_compile
@@ -114,7 +115,8 @@ class PinnTask(SolverTask):
         self.one_pass = self._one_pass()
         self.model = self.build_model(net)
         self.compile = should_compile(config.compile, self.engine, config.steps or 0, config.device)
-        self.chunk = self._chunk_size() if self.compile and self.chunkable else None
+        # causal weights couple the residual points: never chunked
+        self.chunk = self._chunk_size() if self.compile and self.chunkable and not config.causal else None
         self._coupled = False  # found once: the residual couples points, so it is never chunked again
         self._modes: dict[str, StepMode] = {}
 
@@ -159,10 +161,19 @@ class PinnTask(SolverTask):
     def _weighted_terms(self, res: Points, *conds: Points) -> Terms:
         batches = [res, *conds]
         parts = self.batch_fields(batches, [self.req_res, *self.req_cond])
-        terms = {"residual": self.weights["residual"] * _mean_square(self.problem.residual_terms(parts[0]))}
+        terms = {"residual": self.weights["residual"] * self._residual_loss(res, self.problem.residual_terms(parts[0]))}
         terms.update({n: self.weights[n] * v for n, v in zip(self.names, self._condition_losses(parts[1:]))})
         terms.update(self.extra_terms(dict(zip(["residual", *self.names], zip(batches, parts)))))
         return terms
+
+    def _residual_loss(self, res: Points, r: list[torch.Tensor]) -> torch.Tensor:
+        """The residual term of the whole set: the mean square, or causally weighted over time (--causal)."""
+        if not self.config.causal:
+            return _mean_square(r)
+        dom = self.problem.domain
+        per_point = (sum(t * t for t in r) / len(r)).reshape(-1)
+        return techniques.causal_loss(per_point, res.x[:, dom.names.index("t")], tuple(dom.ranges["t"]),
+                                      self.config.causal)
 
     def _residual_share(self, res: Points) -> Terms:
         """A chunk's share of the residual term: the whole set's mean is the sum of the shares."""
@@ -239,7 +250,18 @@ class PinnTask(SolverTask):
         return False
 
     def resample(self, step: int) -> None:
-        self.points.resample()
+        if not self.config.rad:
+            self.points.resample()
+            return
+        n, c = self.config.points, self.config
+        pool = self.problem.domain.sample(techniques.RAD_POOL * n, c.sampler, self.points.rng)
+        r = []
+        for b in range(0, len(pool), EVAL_BATCH):
+            f = self.fields(self._tensor(pool[b:b + EVAL_BATCH]), self.req_res, create_graph=False)
+            with torch.no_grad():
+                terms = self.problem.residual_terms(f)
+                r.append((sum(t.abs() for t in terms) / len(terms)).reshape(-1).double().cpu().numpy())
+        self.points.place(pool[techniques.rad_choose(np.concatenate(r), n, c.rad, self.points.rng)])
 
     def to_dtype(self, dtype: torch.dtype) -> None:
         self.dtype = dtype
@@ -308,6 +330,8 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     if config.hard and problem.hard_constraint is None:
         raise ConfigError(f"problem {problem.name!r} offers no hard constraint (--hard is not available)")
     loss_weights(config.weights, term_names(problem, active_conditions(problem, config)))
+    if config.causal:
+        techniques.check_causal(problem.domain.names, problem.name)
     for i, c in enumerate(problem.conditions):
         need = c.min_points()
         if config.boundary_points < need:  # a face with no point: its condition is simply absent from the loss
