@@ -90,6 +90,10 @@ class SolveConfig:
     steps: int | None = option(None, "Adam steps.", low=0, high=MAX_COUNT)
     lbfgs_steps: int | None = option(None, "L-BFGS iterations after Adam (0: none).", low=0, high=MAX_COUNT)
     lr: float | None = option(None, "Adam learning rate.", low=0)
+    warmup: int | None = option(None, "Adam steps of linear learning-rate warm-up from 0 (0: none).", low=0,
+                                high=MAX_COUNT)
+    lr_decay: float | None = option(None, "Adam's rate falls by this factor every 1000 steps after warm-up (1: "
+                                    "constant).", low=0, high=1.0, high_text="at most 1")
     # the dense methods keep an n x n inverse Hessian: networks up to 20000 parameters (quasi_newton.py)
     optimizer: str | None = option(None, "After Adam: lbfgs | bfgs | ssbroyden (dense, float64; default: the "
                                    "problem's recipe).", choices=OPTIMIZERS)
@@ -148,7 +152,7 @@ class SolveConfig:
         """A copy with every ``None`` filled from the problem's recipe."""
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
                                                    "boundary_points", "resample_every", "optimizer", "qn_restart",
-                                                   "causal", "rad")
+                                                   "causal", "rad", "warmup", "lr_decay")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

@@ -47,6 +47,8 @@ class Recipe:
     qn_restart: int = 0        # bfgs/ssbroyden: new points and a fresh Hessian every N iterations (0: never)
     causal: float = 0.0        # causal weighting's epsilon over time bins (0: off)
     rad: float = 0.0           # resampling by residual density |r|^rad (0: uniform)
+    warmup: int = 0            # Adam steps of learning-rate warm-up
+    lr_decay: float = 1.0      # Adam's rate falls by this factor every 1000 steps after warm-up
 
 
 @dataclass(frozen=True)

@@ -68,14 +68,19 @@ class InverseHessian:
         rho = 1.0 / ys
         Hy = self.H @ y
         yHy = float(y @ Hy)
+        # every update here is H⁺ = β H + U M Uᵀ with U = [s, Hy]: one pass over H (a rank-2 GEMM)
         if self.method == "bfgs":
-            # H⁺ = (I - ρ s yᵀ) H (I - ρ y sᵀ) + ρ s sᵀ, expanded into three rank-one terms
-            self.H.addr_(Hy, s, alpha=-rho).addr_(s, Hy, alpha=-rho).addr_(s, s, alpha=rho * (1 + rho * yHy))
+            # H⁺ = (I - ρ s yᵀ) H (I - ρ y sᵀ) + ρ s sᵀ
+            beta, m = 1.0, [[rho * (1 + rho * yHy), -rho], [-rho, 0.0]]
         else:
             tau, phi = self._ssbroyden_coefficients(rho, yHy, float(s @ g), alpha)
-            # H⁺ = (H - Hy yᵀH / yᵀHy + φ yᵀHy v vᵀ) / τ + ρ s sᵀ, v = ρ s - Hy / yᵀHy
-            v = rho * s - Hy / yHy
-            self.H.addr_(Hy, Hy, alpha=-1.0 / yHy).addr_(v, v, alpha=phi * yHy).div_(tau).addr_(s, s, alpha=rho)
+            # H⁺ = (H - Hy yᵀH / yᵀHy + φ yᵀHy v vᵀ) / τ + ρ s sᵀ, v = ρ s - Hy / yᵀHy = U c
+            c = (rho, -1.0 / yHy)
+            beta = 1.0 / tau
+            m = [[(phi * yHy * c[0] * c[0]) / tau + rho, (phi * yHy * c[0] * c[1]) / tau],
+                 [(phi * yHy * c[0] * c[1]) / tau, (phi * yHy * c[1] * c[1] - 1.0 / yHy) / tau]]
+        u = torch.stack([s, Hy], dim=1)
+        self.H.addmm_(u, torch.tensor(m, dtype=u.dtype, device=u.device) @ u.T, beta=beta)
         self.fresh = False
         return True
 

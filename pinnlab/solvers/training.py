@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from . import qn_stage
+from . import qn_stage, schedules
 from .base import SolverTask, StepMode
 from .quasi_newton import check_size
 
@@ -49,6 +49,8 @@ class Schedule:
     early_stop: int = 0     # evaluations without improvement of the "heldout" metric before Adam stops
     optimizer: str = "lbfgs"  # the stage after Adam: lbfgs, or a dense quasi-Newton method (qn_stage.py)
     qn_restart: int = 0       # dense quasi-Newton: new points and a fresh Hessian every N iterations
+    warmup: int = 0           # Adam steps of linear warm-up, then the rate falls by lr_decay every 1000 steps
+    lr_decay: float = 1.0
 
     @classmethod
     def from_config(cls, config: Any) -> Schedule:
@@ -57,7 +59,8 @@ class Schedule:
                    lbfgs_dtype=config.torch_lbfgs_dtype, resample_every=config.resample_every or 0,
                    eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
                    early_stop=config.early_stop, optimizer=config.optimizer or "lbfgs",
-                   qn_restart=config.qn_restart or 0)
+                   qn_restart=config.qn_restart or 0, warmup=config.warmup or 0,
+                   lr_decay=1.0 if config.lr_decay is None else config.lr_decay)
 
 
 @dataclass
@@ -110,7 +113,7 @@ def catch_signals() -> Iterator[StopFlag]:
             signal.signal(s, h)
 
 
-def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+def make_adam(params: list[torch.nn.Parameter], lr: float | torch.Tensor) -> torch.optim.Adam:
     """Adam with its fused kernel (one per parameter: 3x less time per step than the for-loop
     version on a small net), or the default implementation where fused is not supported."""
     try:
@@ -205,7 +208,10 @@ class Trainer:
     def _make_optimizer(self, phase: str) -> torch.optim.Optimizer | None:
         params = self.task.parameters()
         if phase == "adam":
-            return make_adam(params, self.s.lr)
+            # a scheduled rate is a tensor, set in place each step: Adam-in-the-graph (which compiles
+            # the rate in) is then not used, rather than recompiled at every step
+            sched = schedules.scheduled(self.s.warmup, self.s.lr_decay)
+            return make_adam(params, torch.tensor(self.s.lr, device=params[0].device) if sched else self.s.lr)
         if phase == "lbfgs" and self.s.optimizer == "lbfgs":
             fp64 = self.s.lbfgs_dtype == torch.float64
             return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * LBFGS_EVALS,
@@ -272,6 +278,8 @@ class Trainer:
                 raise Interrupted(signal.Signals(stop.signum).name)
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
+            if schedules.scheduled(s.warmup, s.lr_decay):
+                self.optimizer.param_groups[0]["lr"].fill_(s.lr * schedules.lr_factor(st.step, s.warmup, s.lr_decay))
             t0 = time.perf_counter()
             loss, terms = self.adam_step(mode, st.step + st.lbfgs_iters + 1)
             if compiling:
