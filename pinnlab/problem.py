@@ -413,8 +413,14 @@ class Problem:
         if self.reference is not None and self.reference.check is not None:
             lines.append(f"reference check: {self.reference.check(self.p)}")
         r = self.recipe
+        stage = {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbroyden": "SSBroyden"}.get(r.optimizer, r.optimizer)
+        more = [f"new points every {r.resample_every} steps" * bool(r.resample_every),
+                f"new points and a fresh Hessian every {r.qn_restart} iterations" * bool(r.qn_restart),
+                f"RAD k={r.rad:g}" * bool(r.rad), f"causal eps={r.causal:g}" * bool(r.causal),
+                f"warm-up {r.warmup} steps" * bool(r.warmup), f"lr x{r.lr_decay:g} per 1000 steps" * (r.lr_decay != 1)]
         lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
-                     f"+ {r.lbfgs_steps} L-BFGS, {r.points} interior points, {r.boundary_points} per condition")
+                     f"+ {r.lbfgs_steps} {stage}, {r.points} interior points, {r.boundary_points} per condition"
+                     + "".join(f", {m}" for m in more if m))
         if self.hard_constraint is not None:
             lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}")
         return "\n".join(lines)
