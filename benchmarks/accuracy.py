@@ -37,7 +37,7 @@ ABLATION = {
     "ssbroyden+restart250+rad": dict(optimizer="ssbroyden", qn_restart=250, rad=1.0),
     "same, 3x20 net": dict(optimizer="ssbroyden", qn_restart=250, rad=1.0, width=20, depth=3),
 }
-QUICK = dict(steps=300, lbfgs_steps=60, points=1000, boundary_points=100)
+QUICK = dict(steps=300, lbfgs_steps=60, points=1000, boundary_points=100, compile="off")  # compiling would take most of it
 QUICK_ABLATION = ("adam+lbfgs", "adam+ssbroyden")
 
 

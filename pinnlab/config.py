@@ -119,6 +119,8 @@ class SolveConfig:
                                        parse="numbers", metavar="TERM=W")
     causal: float | None = option(None, "Causal weighting of the residual over time bins, its epsilon (0: off; "
                                   "needs a coordinate t).", check=_non_negative("causal"))
+    rba: float | None = option(None, "Residual-based attention: per-point weights updated at each Adam step with "
+                               "this rate (0: off; 0.01 in the paper).", check=_non_negative("rba"))
     rad: float | None = option(None, "Resample residual points by residual density |r|^K (RAD; 0: uniform). "
                                "Acts at --resample-every and --qn-restart.", check=_non_negative("rad"))
     eval_every: int = option(250, "Measure the error and held-out residual every N steps (also early stop's "
@@ -152,7 +154,7 @@ class SolveConfig:
         """A copy with every ``None`` filled from the problem's recipe."""
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
                                                    "boundary_points", "resample_every", "optimizer", "qn_restart",
-                                                   "causal", "rad", "warmup", "lr_decay")
+                                                   "causal", "rba", "rad", "warmup", "lr_decay")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

@@ -46,6 +46,7 @@ class Recipe:
     optimizer: str = "lbfgs"   # after Adam: lbfgs, bfgs or ssbroyden
     qn_restart: int = 0        # bfgs/ssbroyden: new points and a fresh Hessian every N iterations (0: never)
     causal: float = 0.0        # causal weighting's epsilon over time bins (0: off)
+    rba: float = 0.0           # residual-based attention's weight rate (0: off)
     rad: float = 0.0           # resampling by residual density |r|^rad (0: uniform)
     warmup: int = 0            # Adam steps of learning-rate warm-up
     lr_decay: float = 1.0      # Adam's rate falls by this factor every 1000 steps after warm-up
@@ -416,7 +417,8 @@ class Problem:
         stage = {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbroyden": "SSBroyden"}.get(r.optimizer, r.optimizer)
         more = [f"new points every {r.resample_every} steps" * bool(r.resample_every),
                 f"new points and a fresh Hessian every {r.qn_restart} iterations" * bool(r.qn_restart),
-                f"RAD k={r.rad:g}" * bool(r.rad), f"causal eps={r.causal:g}" * bool(r.causal),
+                f"RAD k={r.rad:g}" * bool(r.rad), f"RBA eta={r.rba:g}" * bool(r.rba),
+                f"causal eps={r.causal:g}" * bool(r.causal),
                 f"warm-up {r.warmup} steps" * bool(r.warmup), f"lr x{r.lr_decay:g} per 1000 steps" * (r.lr_decay != 1)]
         lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
                      f"+ {r.lbfgs_steps} {stage}, {r.points} interior points, {r.boundary_points} per condition"

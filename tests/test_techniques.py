@@ -111,3 +111,35 @@ def test_a_run_with_rad_and_causal_weights_resumes_bit_identically(tmp_path):
     resumed = pl.resume(tmp_path / "cut")
     for key in ("rel_l2", "final_loss", "adam_steps", "lbfgs_iterations"):
         assert resumed.report[key] == full.report[key], key
+
+
+def test_rba_weights_follow_their_update_rule_during_adam_and_stay_fixed_after():
+    problem = get_problem("poisson1d")
+    cfg = pl.SolveConfig(width=8, depth=2, points=50, boundary_points=2, steps=1, lbfgs_steps=0, dtype="float64",
+                         rba=0.01).resolved(problem.recipe)
+    task = get_solver("pinn").make_task(problem, cfg)
+    assert not task.compile  # the weights are written at each evaluation: eager
+    res = task.points.residual
+    r = problem.residual_terms(task.fields(res.x, task.req_res, create_graph=False))[0].detach().reshape(-1).numpy()
+    task.step_mode("adam")
+    lam = np.zeros(50)
+    for _ in range(3):  # the parameters do not move: the same residuals each time
+        loss = float(task.loss_terms()["residual"].detach())
+        lam = 0.999 * lam + 0.01 * np.abs(r) / np.abs(r).max()
+        assert loss == pytest.approx(float(np.mean((lam * r) ** 2)), rel=1e-10)
+    np.testing.assert_allclose(task.model.rba_weights.numpy(), lam, rtol=1e-12)
+    task.step_mode("lbfgs")  # a quasi-Newton stage needs one fixed loss
+    task.loss_terms()
+    np.testing.assert_allclose(task.model.rba_weights.numpy(), lam, rtol=1e-12)
+    assert "rba_weights" in task.state_dict()["model"]  # checkpointed with the model
+
+
+def test_a_run_with_rba_resumes_bit_identically(tmp_path):
+    cfg = pl.SolveConfig(width=8, depth=2, steps=40, lbfgs_steps=5, points=64, boundary_points=8, seed=4,
+                         dtype="float64", eval_every=10, checkpoint_every=10, rba=0.01)
+    full = pl.solve("poisson1d", cfg, out=tmp_path / "full")
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve("poisson1d", cfg, out=tmp_path / "cut", progress=_interrupt_at(25))
+    resumed = pl.resume(tmp_path / "cut")
+    for key in ("rel_l2", "final_loss", "adam_steps", "lbfgs_iterations"):
+        assert resumed.report[key] == full.report[key], key

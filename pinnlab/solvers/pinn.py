@@ -114,7 +114,12 @@ class PinnTask(SolverTask):
         self.eval_points, self.eval_values = ev.points, ev.values
         self.one_pass = self._one_pass()
         self.model = self.build_model(net)
-        self.compile = should_compile(config.compile, self.engine, config.steps or 0, config.device)
+        if config.rba:  # per-point state in the model: saved, restored and moved to a dtype with it
+            self.model.register_buffer("rba_weights", torch.zeros(self.points.residual.n, dtype=self.dtype,
+                                                                  device=self.points.device))
+        self._rba_live = bool(config.rba)  # updated during Adam; the quasi-Newton stages need a fixed loss
+        # RBA writes its weights at each evaluation, which a compiled graph would not keep: eager
+        self.compile = should_compile(config.compile, self.engine, config.steps or 0, config.device) and not config.rba
         # causal weights couple the residual points: never chunked
         self.chunk = self._chunk_size() if self.compile and self.chunkable and not config.causal else None
         self._coupled = False  # found once: the residual couples points, so it is never chunked again
@@ -168,6 +173,13 @@ class PinnTask(SolverTask):
 
     def _residual_loss(self, res: Points, r: list[torch.Tensor]) -> torch.Tensor:
         """The residual term of the whole set: the mean square, or causally weighted over time (--causal)."""
+        if self.config.rba:
+            per_point = (sum(t.abs() for t in r) / len(r)).reshape(-1)
+            w = self.model.rba_weights
+            if self._rba_live:
+                w[res.ids] = techniques.rba_update(w[res.ids], per_point, self.config.rba)
+            lam = w[res.ids]
+            r = [lam.reshape(t.shape) * t for t in r]
         if not self.config.causal:
             return _mean_square(r)
         dom = self.problem.domain
@@ -209,6 +221,7 @@ class PinnTask(SolverTask):
         """Eager where compiling does not pay (or cannot: nested autograd); else the compiled step, in
         chunks of residual points where they are larger than the cache, with Adam's update in the graph
         where it is one graph. The mode given for each phase is kept for the report."""
+        self._rba_live = bool(self.config.rba) and phase == "adam"
         self._modes[phase] = mode = self._choose_mode(phase)
         return mode
 

@@ -4,12 +4,15 @@
   neural networks", CMAME 2024): the residual points are binned by time; bin i's mean squared residual
   L_i counts with weight w_i = exp(-ε Σ_{k<i} L_k), held constant in the gradient, so later times
   are fitted only once earlier ones are.
+- **RBA point weights** (Anagnostopoulos et al., "Residual-based attention in physics-informed neural
+  networks", CMAME 2024): each residual point carries a weight λ_i ← γ λ_i + η |r_i| / max |r|, updated
+  from the residuals at every Adam step (from 0), and the residual term is mean((λ_i r_i)²).
 - **RAD resampling** (Wu et al., "A comprehensive study of non-adaptive and residual-based adaptive
   sampling for PINNs", CMAME 2023): new residual points are drawn from a pool with probability
   proportional to |r|^k / mean |r|^k + c, so they gather where the residual is large.
 
-Both are pure functions of tensors here; :class:`~.pinn.PinnTask` applies them when the run's config
-asks (``--causal EPS``, ``--rad K``).
+They are pure functions of tensors here; :class:`~.pinn.PinnTask` applies them when the run's config
+asks (``--causal EPS``, ``--rba ETA``, ``--rad K``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..errors import ConfigError
 
 CAUSAL_BINS = 32      # time bins (jaxpi's default number of chunks)
 RAD_POOL = 10         # candidates per point drawn for RAD
+RBA_DECAY = 0.999     # γ of the RBA update (the paper's value; η is the option)
 RAD_C = 1.0           # RAD's uniform share: p ∝ |r|^k / mean |r|^k + c (Wu et al.'s recommended c = 1)
 
 
@@ -57,6 +61,13 @@ def min_causal_weight(per_point: torch.Tensor, t: torch.Tensor, t_range: tuple[f
     """The last bin's weight: near 1 once the residual is small at all times (jaxpi's stopping figure)."""
     with torch.no_grad():
         return float(causal_weights(bin_losses(per_point, t, t_range), eps)[-1])
+
+
+def rba_update(weights: torch.Tensor, residual_abs: torch.Tensor, eta: float, decay: float = RBA_DECAY
+               ) -> torch.Tensor:
+    """The RBA weights after one update from the points' residual magnitudes (no gradient)."""
+    r = residual_abs.detach()
+    return decay * weights + eta * r / r.max().clamp(min=torch.finfo(r.dtype).tiny)
 
 
 def rad_probabilities(residual_abs: np.ndarray, k: float, c: float = RAD_C) -> np.ndarray:
