@@ -34,10 +34,11 @@ ABLATION = {
     "adam+bfgs": dict(optimizer="bfgs"),
     "adam+ssbroyden": dict(optimizer="ssbroyden"),
     "ssbroyden+causal": dict(optimizer="ssbroyden", causal=1.0),
+    "ssbroyden+rba": dict(optimizer="ssbroyden", rba=0.01),
     "ssbroyden+restart250+rad": dict(optimizer="ssbroyden", qn_restart=250, rad=1.0),
     "same, 3x20 net": dict(optimizer="ssbroyden", qn_restart=250, rad=1.0, width=20, depth=3),
 }
-QUICK = dict(steps=300, lbfgs_steps=60, points=1000, boundary_points=100, compile="off")  # compiling would take most of it
+QUICK = dict(steps=200, lbfgs_steps=40, points=500, boundary_points=50, compile="off")  # compiling would take most of it
 QUICK_ABLATION = ("adam+lbfgs", "adam+ssbroyden")
 
 
