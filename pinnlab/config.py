@@ -23,6 +23,14 @@ MAX_THREADS = 1024  # far beyond any machine's cores; the bound only stops absur
 MAX_COUNT, MAX_DEPTH = 10**9, 10**6
 DTYPES = ("float32", "float64")
 COMPILE = ("auto", "on", "off")
+OPTIMIZERS = ("lbfgs", "bfgs", "ssbroyden")   # the stage after Adam (lbfgs-steps iterations)
+
+
+def _non_negative(what: str):
+    def check(v: float) -> None:
+        if v < 0:
+            raise ConfigError(f"{what} must be a non-negative number (0: off), got {v!r}")
+    return check
 
 
 def _solver_names() -> list[str]:
@@ -88,6 +96,15 @@ class SolveConfig:
     steps: int | None = option(None, "Adam steps.", low=0, high=MAX_COUNT)
     lbfgs_steps: int | None = option(None, "L-BFGS iterations after Adam (0: none).", low=0, high=MAX_COUNT)
     lr: float | None = option(None, "Adam learning rate.", low=0)
+    warmup: int | None = option(None, "Adam steps of linear learning-rate warm-up from 0 (0: none).", low=0,
+                                high=MAX_COUNT)
+    lr_decay: float | None = option(None, "Adam's rate falls by this factor every 1000 steps after warm-up (1: "
+                                    "constant).", low=0, high=1.0, high_text="at most 1")
+    # the dense methods keep an n x n inverse Hessian: networks up to 20000 parameters (quasi_newton.py)
+    optimizer: str | None = option(None, "After Adam: lbfgs | bfgs | ssbroyden (dense, float64; default: the "
+                                   "problem's recipe).", choices=OPTIMIZERS)
+    qn_restart: int | None = option(None, "bfgs/ssbroyden: new collocation points and a fresh Hessian every N "
+                                    "iterations (0: never).", low=0, high=MAX_COUNT)
     points: int | None = option(None, "Interior collocation points.", low=1, high=MAX_COUNT)
     boundary_points: int | None = option(None, "Points per condition, split between its faces (default: the "
                                          "problem's recipe).", low=1, high=MAX_COUNT)
@@ -120,6 +137,12 @@ class SolveConfig:
                             high_text="below 2**63")
     weights: dict[str, float] = option(dict, "Loss weight: residual, conditions or a term name.", cli="--weight",
                                        parse="numbers", metavar="TERM=W")
+    causal: float | None = option(None, "Causal weighting of the residual over time bins, its epsilon (0: off; "
+                                  "needs a coordinate t).", check=_non_negative("causal"))
+    rba: float | None = option(None, "Residual-based attention: per-point weights updated at each Adam step with "
+                               "this rate (0: off; 0.01 in the paper).", check=_non_negative("rba"))
+    rad: float | None = option(None, "Resample residual points by residual density |r|^K (RAD; 0: uniform). "
+                               "Acts at --resample-every and --qn-restart.", check=_non_negative("rad"))
     eval_every: int = option(250, "Measure the error and held-out residual every N steps (also early stop's "
                              "cadence).", low=1, high=MAX_COUNT)
     checkpoint_every: int = option(500, "Write the checkpoint every N steps (what a kill -9 can lose).", low=1,
@@ -150,8 +173,8 @@ class SolveConfig:
     def resolved(self, recipe) -> SolveConfig:
         """A copy with every ``None`` filled from the problem's recipe."""
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
-                                                   "boundary_points", "resample_every",
-                                                   "data_from_reference")
+                                                   "boundary_points", "resample_every", "optimizer", "qn_restart",
+                                                   "causal", "rba", "rad", "warmup", "lr_decay", "data_from_reference")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

@@ -46,6 +46,13 @@ class Recipe:
     resample_every: int = 0    # 0: fixed collocation points
     data_from_reference: int = 0  # inverse problems: measurements sampled from the reference (--data-from-reference)
     measured: tuple[str, ...] = ()  # the fields those measurements observe (empty: all)
+    optimizer: str = "lbfgs"   # after Adam: lbfgs, bfgs or ssbroyden
+    qn_restart: int = 0        # bfgs/ssbroyden: new points and a fresh Hessian every N iterations (0: never)
+    causal: float = 0.0        # causal weighting's epsilon over time bins (0: off)
+    rba: float = 0.0           # residual-based attention's weight rate (0: off)
+    rad: float = 0.0           # resampling by residual density |r|^rad (0: uniform)
+    warmup: int = 0            # Adam steps of learning-rate warm-up
+    lr_decay: float = 1.0      # Adam's rate falls by this factor every 1000 steps after warm-up
 
 
 @dataclass(frozen=True)
@@ -449,8 +456,15 @@ class Problem:
         if self.reference is not None and self.reference.check is not None:
             lines.append(f"reference check: {self.reference.check(self.p)}")
         r = self.recipe
+        stage = {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbroyden": "SSBroyden"}.get(r.optimizer, r.optimizer)
+        more = [f"new points every {r.resample_every} steps" * bool(r.resample_every),
+                f"new points and a fresh Hessian every {r.qn_restart} iterations" * bool(r.qn_restart),
+                f"RAD k={r.rad:g}" * bool(r.rad), f"RBA eta={r.rba:g}" * bool(r.rba),
+                f"causal eps={r.causal:g}" * bool(r.causal),
+                f"warm-up {r.warmup} steps" * bool(r.warmup), f"lr x{r.lr_decay:g} per 1000 steps" * (r.lr_decay != 1)]
         lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
-                     f"+ {r.lbfgs_steps} L-BFGS, {r.points} interior points, {r.boundary_points} per condition")
+                     f"+ {r.lbfgs_steps} {stage}, {r.points} interior points, {r.boundary_points} per condition"
+                     + "".join(f", {m}" for m in more if m))
         if r.data_from_reference:
             lines.append(f"default data: {r.data_from_reference} samples of the reference"
                          + (f" (fields {', '.join(r.measured)})" if r.measured else ""))

@@ -84,6 +84,10 @@ class Collocation:
         self.before_resample = (self.rng.bit_generator.state, self.rng.bit_generator.seed_seq.n_children_spawned)
         self.residual = self._points(self.problem.domain.sample(self.config.points, self.config.sampler, self.rng))
 
+    def place(self, x: np.ndarray) -> None:
+        """Residual points chosen elsewhere (e.g. by residual density), into the same rows."""
+        self.residual = Points(self._tensor(x), self.residual.ids)
+
     def to_dtype(self, dtype: torch.dtype) -> None:
         self.dtype = dtype
         self.residual, self.heldout = self.residual.to(dtype), self.heldout.to(dtype)

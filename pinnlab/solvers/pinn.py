@@ -18,6 +18,7 @@ from ..fields import close_under_prefixes, merge_requests
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
+from . import techniques
 from .base import EagerStep, Model, Points, SolverTask, StepMode, Terms
 from .batches import StreamedStep, check_batching
 from .collocation import Collocation
@@ -118,8 +119,14 @@ class PinnTask(SolverTask):
         self.one_pass = self._one_pass()
         self.model = self.build_model(net)
         self.params = live_params(problem, self.model)  # the unknowns read from the model at each access
-        self.compile = should_compile(config.compile, self.engine, config.steps or 0, config.device)
-        self.chunk = self._chunk_size() if self.compile and self.chunkable else None
+        if config.rba:  # per-point state in the model: saved, restored and moved to a dtype with it
+            self.model.register_buffer("rba_weights", torch.zeros(self.points.residual.n, dtype=self.dtype,
+                                                                  device=self.points.device))
+        self._rba_live = bool(config.rba)  # updated during Adam; the quasi-Newton stages need a fixed loss
+        # RBA writes its weights at each evaluation, which a compiled graph would not keep: eager
+        self.compile = should_compile(config.compile, self.engine, config.steps or 0, config.device) and not config.rba
+        # causal weights couple the residual points: never chunked
+        self.chunk = self._chunk_size() if self.compile and self.chunkable and not config.causal else None
         self._coupled = False  # found once: the residual couples points, so it is never chunked again
         self._modes: dict[str, StepMode] = {}
 
@@ -164,10 +171,27 @@ class PinnTask(SolverTask):
     def _weighted_terms(self, res: Points, *conds: Points) -> Terms:
         batches = [res, *conds]
         parts = self.batch_fields(batches, [self.req_res, *self.req_cond])
-        terms = {"residual": self.weights["residual"] * _mean_square(self.problem.residual_terms(parts[0], self.params))}
+        terms = {"residual": self.weights["residual"]
+                 * self._residual_loss(res, self.problem.residual_terms(parts[0], self.params))}
         terms.update({n: self.weights[n] * v for n, v in zip(self.names, self._condition_losses(parts[1:]))})
         terms.update(self.extra_terms(dict(zip(["residual", *self.names], zip(batches, parts)))))
         return terms
+
+    def _residual_loss(self, res: Points, r: list[torch.Tensor]) -> torch.Tensor:
+        """The residual term of the whole set: the mean square, or causally weighted over time (--causal)."""
+        if self.config.rba:
+            per_point = (sum(t.abs() for t in r) / len(r)).reshape(-1)
+            w = self.model.rba_weights
+            if self._rba_live:
+                w[res.ids] = techniques.rba_update(w[res.ids], per_point, self.config.rba)
+            lam = w[res.ids]
+            r = [lam.reshape(t.shape) * t for t in r]
+        if not self.config.causal:
+            return _mean_square(r)
+        dom = self.problem.domain
+        per_point = (sum(t * t for t in r) / len(r)).reshape(-1)
+        return techniques.causal_loss(per_point, res.x[:, dom.names.index("t")], tuple(dom.ranges["t"]),
+                                      self.config.causal)
 
     def _residual_share(self, res: Points) -> Terms:
         """A chunk's share of the residual term: the whole set's mean is the sum of the shares."""
@@ -203,6 +227,7 @@ class PinnTask(SolverTask):
         """Eager where compiling does not pay (or cannot: nested autograd); else the compiled step, in
         chunks of residual points where they are larger than the cache, with Adam's update in the graph
         where it is one graph. The mode given for each phase is kept for the report."""
+        self._rba_live = bool(self.config.rba) and phase == "adam"
         self._modes[phase] = mode = self._choose_mode(phase)
         return mode
 
@@ -247,7 +272,18 @@ class PinnTask(SolverTask):
         return False
 
     def resample(self, step: int) -> None:
-        self.points.resample()
+        if not self.config.rad:
+            self.points.resample()
+            return
+        n, c = self.config.points, self.config
+        pool = self.problem.domain.sample(techniques.RAD_POOL * n, c.sampler, self.points.rng)
+        r = []
+        for b in range(0, len(pool), EVAL_BATCH):
+            f = self.fields(self._tensor(pool[b:b + EVAL_BATCH]), self.req_res, create_graph=False)
+            with torch.no_grad():
+                terms = self.problem.residual_terms(f, self.params)
+                r.append((sum(t.abs() for t in terms) / len(terms)).reshape(-1).double().cpu().numpy())
+        self.points.place(pool[techniques.rad_choose(np.concatenate(r), n, c.rad, self.points.rng)])
 
     def select_batch(self, step: int) -> None:
         self.points.select(step)
@@ -326,6 +362,8 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     if config.hard and problem.hard_constraint is None:
         raise ConfigError(f"problem {problem.name!r} offers no hard constraint (--hard is not available)")
     loss_weights(config.weights, term_names(problem, active_conditions(problem, config)))
+    if config.causal:
+        techniques.check_causal(problem.domain.names, problem.name)
     for i, c in enumerate(problem.conditions):
         need = c.min_points()
         if config.boundary_points < need:  # a face with no point: its condition is simply absent from the loss

@@ -18,7 +18,9 @@ from typing import Any
 
 import torch
 
+from . import qn_stage, schedules
 from .base import SolverTask, StepMode
+from .quasi_newton import check_size
 
 LBFGS_CHUNK = 10       # L-BFGS iterations between interrupt checks and checkpoints
 LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe line searches)
@@ -46,6 +48,10 @@ class Schedule:
     eval_every: int = 250
     checkpoint_every: int = 500
     early_stop: int = 0     # evaluations without improvement of the "heldout" metric before Adam stops
+    optimizer: str = "lbfgs"  # the stage after Adam: lbfgs, or a dense quasi-Newton method (qn_stage.py)
+    qn_restart: int = 0       # dense quasi-Newton: new points and a fresh Hessian every N iterations
+    warmup: int = 0           # Adam steps of linear warm-up, then the rate falls by lr_decay every 1000 steps
+    lr_decay: float = 1.0
 
     @classmethod
     def from_config(cls, config: Any) -> Schedule:
@@ -53,7 +59,9 @@ class Schedule:
         return cls(steps=config.steps, lbfgs_steps=config.lbfgs_steps, lr=config.lr,
                    lbfgs_dtype=config.torch_lbfgs_dtype, resample_every=config.resample_every or 0,
                    eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
-                   early_stop=config.early_stop)
+                   early_stop=config.early_stop, optimizer=config.optimizer or "lbfgs",
+                   qn_restart=config.qn_restart or 0, warmup=config.warmup or 0,
+                   lr_decay=1.0 if config.lr_decay is None else config.lr_decay)
 
 
 @dataclass
@@ -111,7 +119,7 @@ def catch_signals() -> Iterator[StopFlag]:
             signal.signal(s, h)
 
 
-def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+def make_adam(params: list[torch.nn.Parameter], lr: float | torch.Tensor) -> torch.optim.Adam:
     """Adam with its fused kernel (one per parameter: 3x less time per step than the for-loop
     version on a small net), or the default implementation where fused is not supported."""
     try:
@@ -186,6 +194,8 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> TrainState:
+        if self.s.lbfgs_steps:
+            check_size(sum(p.numel() for p in self.task.parameters()), self.s.optimizer)
         self._t0 = time.perf_counter()
         self.on_progress(self.state, {"event": "start", "total_steps": self.s.steps + self.s.lbfgs_steps})
         with catch_signals() as stop:
@@ -197,7 +207,10 @@ class Trainer:
                     self._adam(stop)
                     self._finish_adam()
                 if self.state.phase == "lbfgs":
-                    self._lbfgs(stop)
+                    if self.s.optimizer == "lbfgs":
+                        self._lbfgs(stop)
+                    else:
+                        qn_stage.run_stage(self, stop)
                     self.state.phase = "done"
             finally:
                 self.state.wall_s, self._t0 = self.wall_s, 0.0
@@ -208,8 +221,11 @@ class Trainer:
     def _make_optimizer(self, phase: str) -> torch.optim.Optimizer | None:
         params = self.task.parameters()
         if phase == "adam":
-            return make_adam(params, self.s.lr)
-        if phase == "lbfgs":
+            # a scheduled rate is a tensor, set in place each step: Adam-in-the-graph (which compiles
+            # the rate in) is then not used, rather than recompiled at every step
+            sched = schedules.scheduled(self.s.warmup, self.s.lr_decay)
+            return make_adam(params, torch.tensor(self.s.lr, device=params[0].device) if sched else self.s.lr)
+        if phase == "lbfgs" and self.s.optimizer == "lbfgs":
             fp64 = self.s.lbfgs_dtype == torch.float64
             return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * LBFGS_EVALS,
                                      history_size=LBFGS_HISTORY, line_search_fn="strong_wolfe",
@@ -286,6 +302,8 @@ class Trainer:
                 raise Interrupted(_signal_name(stop))
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
+            if schedules.scheduled(s.warmup, s.lr_decay):
+                self.optimizer.param_groups[0]["lr"].fill_(s.lr * schedules.lr_factor(st.step, s.warmup, s.lr_decay))
             t0 = time.perf_counter()
             self.task.select_batch(st.step)  # drawing a batch is part of a batched step's time
             loss, terms = self.adam_step(mode, st.step + st.lbfgs_iters + 1)
