@@ -321,7 +321,13 @@ def test_evaluation_of_a_non_box_problem_is_scattered_points():
 
 BAD = [
     ("self-crossing polygon", lambda: Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]), "Self-intersection"),
+    ("repeated vertex", lambda: Polygon([(0, 0), (1, 0), (1, 1), (1, 1), (0, 1)]), "vertices 2 and 3 are the same"),
     ("empty difference", lambda: Disk((0, 0), 1) - Disk((0, 0), 2), "is empty"),
+    ("box minus itself", lambda: Box(x=(0, 1), y=(0, 1)) - Box(x=(0, 1), y=(0, 1)), "is empty"),
+    ("predicate holding nowhere", lambda: _disk_problem([Dirichlet(u=0.0, on=lambda x, y: x > 5)]).conditions[0]
+     .sample(Disk((0, 0), 1), 10, "sobol", np.random.default_rng(0)), "holds nowhere"),
+    ("one of several parts unknown", lambda: _disk_problem([Dirichlet(u=0.0, on=("circle", "hole"))]),
+     "unknown boundary part 'hole'"),
     ("disjoint intersection", lambda: Disk((0, 0), 1) & Disk((5, 0), 1), "is empty"),
     ("part that does not exist", lambda: _disk_problem([Dirichlet(u=0.0, on="hole")]), "unknown boundary part 'hole'"),
     ("negative radius", lambda: Disk((0, 0), -1), "radius"),
@@ -341,6 +347,7 @@ def test_bad_geometry_is_a_problem_error(case):
     ("domain=Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])", "Polygon is not simple"),
     ("domain=Disk((0, 0), 1) - Disk((0, 0), 2)", "is empty"),
     ("domain=Disk((0, 0), 1), conditions=[Dirichlet(u=0.0, on='hole')]", "unknown boundary part 'hole'"),
+    ("domain=Polygon([(0, 0), (1, 0), (1, 1), (1, 1), (0, 1)])", "an edge of zero length"),
 ])
 def test_bad_geometry_in_a_problem_file_is_one_line_exit_2(body, needle, tmp_path, run_cli):
     path = tmp_path / "bad.py"
