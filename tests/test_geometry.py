@@ -211,6 +211,19 @@ def test_distance_constraint_meets_two_dirichlet_values_and_an_initial_value():
         assert np.abs(out.numpy().ravel() - want(pts)).max() < 1e-10
 
 
+def test_distance_constraint_is_finite_and_exact_where_two_dirichlet_parts_meet():
+    """At a corner shared by two parts every transfinite weight vanishes: the value there is the data's."""
+    sq = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)], parts={"bottom": [0], "left": [3]})
+    data = lambda x, y: 1 + x + 2 * y  # noqa: E731
+    hc = distance_constraint(sq, "u", [Dirichlet(u=data, on="bottom"), Dirichlet(u=data, on="left")])
+    pts = np.array([[0.0, 0.0], [0.0, 0.5], [0.3, 0.0], [0.5, 0.5]])
+    c = type("C", (), {"x": torch.as_tensor(pts[:, :1]), "y": torch.as_tensor(pts[:, 1:])})
+    out = hc.transform(c, torch.full((4, 1), 7.0, dtype=torch.float64))[0].numpy().ravel()
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[:3], 1 + pts[:3, 0] + 2 * pts[:3, 1], atol=1e-12)
+    assert abs(out[3] - 2.5) > 1e-3  # inside, the network's output counts
+
+
 def _fields_of(fn, problem, pts, request):
     """Fields of the function ``fn`` (points -> u) with autograd partials, as a condition sees them."""
     from pinnlab.derivatives import compute_fields
@@ -321,7 +334,13 @@ def test_evaluation_of_a_non_box_problem_is_scattered_points():
 
 BAD = [
     ("self-crossing polygon", lambda: Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]), "Self-intersection"),
+    ("repeated vertex", lambda: Polygon([(0, 0), (1, 0), (1, 1), (1, 1), (0, 1)]), "vertices 2 and 3 are the same"),
     ("empty difference", lambda: Disk((0, 0), 1) - Disk((0, 0), 2), "is empty"),
+    ("box minus itself", lambda: Box(x=(0, 1), y=(0, 1)) - Box(x=(0, 1), y=(0, 1)), "is empty"),
+    ("predicate holding nowhere", lambda: _disk_problem([Dirichlet(u=0.0, on=lambda x, y: x > 5)]).conditions[0]
+     .sample(Disk((0, 0), 1), 10, "sobol", np.random.default_rng(0)), "holds nowhere"),
+    ("one of several parts unknown", lambda: _disk_problem([Dirichlet(u=0.0, on=("circle", "hole"))]),
+     "unknown boundary part 'hole'"),
     ("disjoint intersection", lambda: Disk((0, 0), 1) & Disk((5, 0), 1), "is empty"),
     ("part that does not exist", lambda: _disk_problem([Dirichlet(u=0.0, on="hole")]), "unknown boundary part 'hole'"),
     ("negative radius", lambda: Disk((0, 0), -1), "radius"),
@@ -341,6 +360,7 @@ def test_bad_geometry_is_a_problem_error(case):
     ("domain=Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])", "Polygon is not simple"),
     ("domain=Disk((0, 0), 1) - Disk((0, 0), 2)", "is empty"),
     ("domain=Disk((0, 0), 1), conditions=[Dirichlet(u=0.0, on='hole')]", "unknown boundary part 'hole'"),
+    ("domain=Polygon([(0, 0), (1, 0), (1, 1), (1, 1), (0, 1)])", "an edge of zero length"),
 ])
 def test_bad_geometry_in_a_problem_file_is_one_line_exit_2(body, needle, tmp_path, run_cli):
     path = tmp_path / "bad.py"

@@ -139,3 +139,39 @@ def test_many_problems_wrap_onto_rows_in_grid_order(tmp_path):
     assert fig.axes[0].get_xscale() == "log" and fig.axes[0].get_yscale() == "log"
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["tanh", "sine", "p0", "p1", "p2", "p3"]
+
+
+def test_compare_fields_on_a_plate_with_a_hole_are_triangulated(tmp_path, write_problem):
+    """A non-box domain's comparison figure draws each run's error on its triangles (none over the hole),
+    the boundary in black, on one scale: the values drawn are the runs' |u - u_ref| at their points."""
+    import numpy as np
+    from matplotlib.collections import QuadMesh, TriMesh
+
+    from pinnlab.plots.comparison import error_fields
+    from pinnlab.plots.data import load_points
+
+    path = write_problem("""
+        from pinnlab.geometry import Disk
+        problem = Problem(name="plate", domain=Box(x=(-1, 1), y=(-1, 1)) - Disk((0, 0), 0.5, name="hole"),
+                          fields=("u",), residual=lambda f, p: f.u.xx + f.u.yy,
+                          conditions=[Dirichlet(u=lambda x, y: x + y)], exact=lambda x, y: x + y, grid=21)
+    """)
+    out = tmp_path / "cmp"
+    comp = compare([str(path)], ["tanh", "sine"], seeds=1, config=SolveConfig(**CFG), out=out, progress=False)
+    assert png_size(out / "figures" / "compare_fields_plate.png") == inches(1.5 + 3.2 * 2, 3.3)
+    fig = error_fields(out, comp.rows, "plate")
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title().split(":")[0] for ax in panels] == ["tanh", "sine"]
+    for ax, run in zip(panels, comp.runs):
+        g = load_points(run)
+        meshes = [c for c in ax.collections if isinstance(c, TriMesh)]
+        assert len(meshes) == 1 and not any(isinstance(c, QuadMesh) for c in ax.collections)
+        tri = meshes[0].get_paths()  # one closed path per triangle
+        assert len(tri) == len(g.triangles) > 0
+        centroids = np.array([p.vertices[:3].mean(axis=0) for p in tri])
+        assert (np.hypot(centroids[:, 0], centroids[:, 1]) > 0.5).all()  # the hole is left blank
+        np.testing.assert_allclose(meshes[0].get_array(), np.abs(g.pred[:, 0] - g.ref[:, 0]), rtol=1e-6)
+        outline = ax.lines[0].get_xydata()
+        assert np.nanmax(np.abs(outline)) == pytest.approx(1.0)  # the outer square drawn
+        assert np.nanmin(np.hypot(outline[:, 0], outline[:, 1])) == pytest.approx(0.5, abs=1e-3)  # and the hole
+    assert len({tuple(m.get_clim()) for ax in panels for m in ax.collections if isinstance(m, TriMesh)}) == 1

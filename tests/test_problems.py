@@ -26,7 +26,7 @@ REFERENCE = [n for n, p in PROBLEMS.items() if p.exact is None and p.reference.s
 FEM = [n for n, p in PROBLEMS.items() if p.exact is None and p.reference.at is not None]  # at scattered points
 EXPECTED = {"decay", "logistic", "damped-oscillator", "lotka-volterra", "pendulum", "lorenz", "poisson1d",
             "poisson2d", "heat1d", "wave1d", "advection1d", "burgers", "helmholtz2d", "allen-cahn",
-            "kovasznay", "kdv", "poisson-lshape", "poisson-disk", "poisson-holes", "heat-disk"}
+            "kovasznay", "kdv", "poisson-lshape", "poisson-disk", "poisson-holes", "heat-disk", "ns-cylinder"}
 
 
 def test_registry_has_every_problem():
@@ -300,7 +300,9 @@ def test_fem_reference_meets_its_dirichlet_conditions_and_converges(name):
             assert r.abs().max() < 1e-3, f"{name}: {cond.describe(prob.domain)} off by {r.abs().max():.2e}"
     text = prob.reference.check(prob.p)
     diffs = [float(w) for w in text.replace(",", " ").split() if w[:1].isdigit() and "e-" in w]
-    assert diffs and max(diffs) < 5e-3, text
+    # ns-cylinder: at h = 0.02 the chords of the r = 0.05 cylinder are off it by 1e-3 (2% of its radius)
+    # and v is small, so the coarse mesh differs by 3e-2 there; its drag is checked in test_fem_flow
+    assert diffs and max(diffs) < {"ns-cylinder": 4e-2}.get(name, 5e-3), text
     assert "reference check:" in prob.summary()
 
 

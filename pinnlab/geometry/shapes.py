@@ -209,6 +209,11 @@ class Polygon(Geometry):
             raise ProblemError(f"a Polygon needs 3 or more (x, y) vertices, got shape {v.shape}")
         if np.allclose(v[0], v[-1]):
             v = v[:-1]  # a closed ring given with its first vertex repeated
+        same = np.flatnonzero((v == np.roll(v, -1, axis=0)).all(axis=1))
+        if len(same):  # shapely accepts a repeated vertex, but its zero-length edge has no normal
+            i = int(same[0])
+            raise ProblemError(f"Polygon vertices {i} and {(i + 1) % len(v)} are the same point "
+                               f"({v[i, 0]:g}, {v[i, 1]:g}): an edge of zero length")
         poly = shapely.Polygon(v)
         if not poly.is_valid or poly.area <= 0:
             why = shapely.is_valid_reason(poly) if not poly.is_valid else "zero area"

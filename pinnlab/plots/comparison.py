@@ -14,8 +14,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..solvers.registry import measures
-from .data import GridPrediction, load_grid
-from .fields import orientation
+from .data import GridPrediction, PointPrediction, load_grid
+from .fields import orientation, tri_field, triangulation
 from .style import ERROR_CMAP, figure, fmt_err, save, styled
 
 MARKERS = "osD^v<>pP*Xh"
@@ -130,10 +130,12 @@ def error_fields(out: Path, rows: Sequence[dict[str, Any]], problem: str) -> Fig
     if not mine:
         return None
     seed = min(r["seed"] for r in mine)
-    panels: list[tuple[str, dict, GridPrediction]] = []
+    panels: list[tuple[str, dict, GridPrediction | PointPrediction]] = []
     for lab in labels:
         r = next((r for r in mine if r["seed"] == seed and combo(r, solvers) == lab), None)
         g = load_grid(Path(out) / r["run"]) if r is not None else None
+        if isinstance(g, PointPrediction) and g.triangles is None:
+            g = None  # scattered points with no triangulation (a 3-D domain): nothing to draw the field on
         if g is not None and g.dim in (1, 2, 3):
             panels.append((lab, r, g))
     if not panels:
@@ -142,7 +144,9 @@ def error_fields(out: Path, rows: Sequence[dict[str, Any]], problem: str) -> Fig
     fields = panels[0][2].fields
     what = f"|{fields[0]} − {fields[0]}_ref|" if len(fields) == 1 else f"‖error‖ over ({', '.join(fields)})"
     at = ""
-    if dim == 1:
+    if isinstance(panels[0][2], PointPrediction):
+        fig, at = _point_error_fields(panels, what)
+    elif dim == 1:
         fig = figure(min(2.0 + 3.2 * n, 16.0), 3.2)
         axes = fig.subplots(1, n, squeeze=False, sharey=True)[0]
         for ax, (lab, r, g) in zip(axes, panels):
@@ -182,6 +186,28 @@ def error_fields(out: Path, rows: Sequence[dict[str, Any]], problem: str) -> Fig
         fig.colorbar(mesh, ax=list(axes), label=what, shrink=0.9)
     fig.suptitle(f"{problem}: pointwise error per layer kind{at} (seed {seed}, shared scale)")
     return fig
+
+
+def _point_error_fields(panels: Sequence[tuple[str, dict, PointPrediction]], what: str) -> tuple[Figure, str]:
+    """Non-box domains: the error on each run's triangulated evaluation points (boundary drawn, holes blank),
+    in space × time at the last time, where errors have grown."""
+    errors, at = [], ""
+    for _, _, g in panels:
+        e = g.error_norm()
+        if g.times is not None:
+            e = g.at_time(e, len(g.times) - 1)
+            at = f" at t = {g.times[-1]:.3g}"
+        errors.append(e)
+    vmax = max(float(e.max()) for e in errors) or 1.0
+    n = len(panels)
+    fig = figure(min(1.5 + 3.2 * n, 17.0), 3.3)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    mesh = None
+    for ax, (lab, r, g), e in zip(axes, panels, errors):
+        mesh = tri_field(ax, g, e, ERROR_CMAP, 0.0, vmax, triangulation(g))
+        ax.set_title(f"{lab}: rel L2 {fmt_err(r['rel_l2'])}")
+    fig.colorbar(mesh, ax=list(axes), label=what, shrink=0.9)
+    return fig, at
 
 
 def comparison_figures(out: Path, rows: Sequence[dict[str, Any]], fmt: str = "png") -> list[Path]:
