@@ -270,6 +270,10 @@ def _summary(result: Result, quiet: bool) -> None:
     if r.get("rel_l2_extrapolation") is not None:  # node runs: the error past the training window
         click.echo(f"extrapolation window: rel L2 {r['rel_l2_extrapolation']:.3e}; learned vector field: "
                    f"rel L2 {r.get('vector_field_rel_l2', float('nan')):.3e} on held-out states")
+    if r.get("rai_objective") is not None:  # rai runs: the figures above are the plain network's
+        click.echo(f"plain network: PINN loss {r['plain_loss']:.3e}; auxiliary path (not evaluated): RAI objective "
+                   f"{r['rai_objective']:.3e}, consistency {r['rai_consistency']:.2e}; state tables "
+                   f"{r['rai_state_mib']:.2f} MiB")
     if r.get("adam_stop_reason", "").startswith("early stop"):
         click.echo(f"Adam: {r['adam_stop_reason']}")
     click.echo(f"run written to {result.run_dir}")

@@ -578,8 +578,14 @@ NODE_NOTE = ("node rows' rel L2 is over the training window of trajectories the 
              "learned without data: the two are not the same measure")
 
 
+RAI_NOTE = ("rai rows' rel L2 and loss are the plain network's (no states); the auxiliary objective and the "
+            "state tables' memory are in each run's report.json (rai_objective, rai_state_mib)")
+
+
 def summary_markdown(rows: Sequence[dict[str, Any]]) -> str:
     note = f"\n\nNote: {NODE_NOTE}." if {"pinn", "node"} <= {r["solver"] for r in rows} else ""
+    if "rai" in {r["solver"] for r in rows}:
+        note += f"\n\nNote: {RAI_NOTE}."
     return ("# Comparison summary\n\nMedian and [min–max] over seeds; the lowest median rel L2 per problem is in bold. "
             f"One row per run: summary.csv.{note}\n\n" + markdown_table(rows))
 

@@ -192,15 +192,27 @@ class RaiTask(PinnTask):
         return terms
 
     # -- reporting --------------------------------------------------------------------------------
+    def _plain_terms(self) -> Terms:
+        keep = self.plain_only
+        self.plain_only = True
+        try:
+            with torch.no_grad():
+                return self._weighted_terms(*self.points.training)
+        finally:
+            self.plain_only = keep
+
+    def evaluate(self) -> dict[str, float]:
+        # the history's loss column is the objective trained; the plain network's PINN loss sits beside it
+        return {**super().evaluate(), "plain_loss": float(sum(self._plain_terms().values()))}
+
     def final_report(self) -> dict[str, Any]:
         rep = super().final_report()
         keep = self.plain_only
         with torch.no_grad():
             self.plain_only = False
             aux_terms = self._weighted_terms(*self.points.training)
-            self.plain_only = True
-            plain_terms = self._weighted_terms(*self.points.training)
         self.plain_only = keep
+        plain_terms = self._plain_terms()
         cons = float(aux_terms.get("consistency", 0.0)) / self.lam(self.rai_step)
         rep.update({
             "rai_objective": float(sum(v for k, v in aux_terms.items() if k not in ("consistency", "gap"))) + cons,
@@ -212,6 +224,8 @@ class RaiTask(PinnTask):
             "rai_options": dict(self.opt),
             "loss_terms": [*rep["loss_terms"], "consistency", *(["gap"] if self.opt["gap"] else [])],
         })
+        # the run is over: the loss the runner reports next (final_loss) is the plain network's, on every point
+        self.plain_only, self.phase = True, "report"
         return rep
 
     def extra_state(self) -> dict[str, Any]:
