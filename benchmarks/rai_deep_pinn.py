@@ -71,7 +71,18 @@ METHODS = {
     "skip": {"solver": "pinn", "skip": True},
     "rai": {"solver": "rai", "options": RAI_OPTS},
     "rai-then-plain": {"solver": "rai", "options": RAI_OPTS, "then_lr": 1e-3, "fraction": 0.5},
+    # one option at a time (--methods), for the options table of docs/rai.md
+    "rai-ref": {"solver": "rai", "options": {}},
+    "rai-scale20": {"solver": "rai", "options": {"state_scale": 20.0}},
+    "rai-ramp": {"solver": "rai", "options": {"lam_end": 1e4}},
+    "rai-hidden": {"solver": "rai", "options": {**RAI_OPTS, "layers": "hidden"}},
+    "rai-every4": {"solver": "rai", "options": {**RAI_OPTS, "layers": "every:4"}},
+    "rai-cut-layer": {"solver": "rai", "options": {**RAI_OPTS, "cut": "layer"}},
+    "rai-sum": {"solver": "rai", "options": {**RAI_OPTS, "reduction": "sum"}},
+    "rai-resync": {"solver": "rai", "options": {**RAI_OPTS, "resync": 50}},
+    "rai-gap": {"solver": "rai", "options": {**RAI_OPTS, "gap": 1.0}},
 }
+DEFAULT_METHODS = ["plain", "skip", "rai", "rai-then-plain"]
 
 
 def plain_rel_l2(net: nn.Module, problem) -> float:
@@ -142,10 +153,11 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=positive_int, default=3)
     p.add_argument("--steps", type=positive_int, default=2000, help="plain training's Adam steps: the time budget")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--methods", default=",".join(METHODS), help=f"from {','.join(METHODS)}")
+    p.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"from {','.join(METHODS)}")
     p.add_argument("--batch-depth", type=int, default=32, help="depth of the full- vs mini-batch RAI comparison (0: none)")
     p.add_argument("--batch-epochs", type=positive_int, default=1000, help="epochs of that comparison")
     p.add_argument("--batch-size", type=positive_int, default=64, help="collocation points per mini-batch")
+    p.add_argument("--batch-only", action="store_true", help="only the full- vs mini-batch comparison")
     p.add_argument("--fig", type=output_file, default=None, help="figure: plain-network rel L2 against depth per method")
     p.add_argument("--merge", default=None,
                    help="comma-separated JSON files of earlier runs of this script: no training, their runs "
@@ -173,7 +185,7 @@ def main(argv=None) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="rai-deep-") as tmp:
         work = Path(tmp)
-        for problem in args.problems.split(","):
+        for problem in [] if args.batch_only else args.problems.split(","):
             for layer in args.layers.split(","):
                 for depth in (int(d) for d in args.depths.split(",")):
                     for seed in range(args.seeds):

@@ -12,6 +12,7 @@ import pinnlab as pl
 import pinnlab.solvers.rai as rai_solver
 from pinnlab.cli import cli
 from pinnlab.errors import ConfigError
+from pinnlab.rai import RowAdam
 from pinnlab.registry import get_problem
 from pinnlab.runs import load_checkpoint
 from pinnlab.solvers.pinn import make_task as make_pinn_task
@@ -123,6 +124,27 @@ def test_mini_batches_cover_every_row_each_epoch():
     task.begin_step()
     first_of_next = task._residual_batch().ids
     assert len(first_of_next) == 7 and not torch.equal(first_of_next, seen[0])
+
+
+def test_a_mini_batch_step_moves_only_its_rows_and_their_moments():
+    task = _task(rai_solver.make_task, options={"batch": 7})
+    params = list(task.parameters())
+    opt = task.adam_optimizer(params, 0.01)
+    assert isinstance(opt, RowAdam) and _task(rai_solver.make_task).adam_optimizer(params, 0.01) is None
+    tables = list(task.tables[0].tables)
+    for _ in range(4):  # from the second step on, torch's Adam would move every row (momentum)
+        task.begin_step()
+        ids = set(task._residual_batch().ids.tolist())
+        before = [t.detach().clone() for t in tables]
+        moments = [opt.state[t]["exp_avg"].clone() if opt.state[t] else torch.zeros_like(t) for t in tables]
+        for p in params:
+            p.grad = None
+        sum(task.loss_terms().values()).backward()
+        opt.step()
+        for t, b, m in zip(tables, before, moments):
+            assert set((t.detach() != b).any(1).nonzero().flatten().tolist()) <= ids
+            assert set((opt.state[t]["exp_avg"] != m).any(1).nonzero().flatten().tolist()) <= ids
+        assert (tables[-1].detach() != before[-1]).any(1).sum() == len(ids)  # the batch's own rows did move
 
 
 @pytest.mark.parametrize("opts,msg", [({"layers": "some"}, "layers"), ({"lam": 0}, "lam"),

@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..fields import Fields, close_under_prefixes
 from ..jets import Jet, plan_for
 from ..problem import Problem
-from ..rai import AuxPass, Schedule, StateTables, aux_forward, net_chain, state_memory, sync_states
+from ..rai import AuxPass, RowAdam, Schedule, StateTables, aux_forward, net_chain, state_memory, sync_states
 from .base import EagerStep, Model, Points, StepMode, Terms
 from .pinn import PinnTask, build_net
 from .pinn import check_config as pinn_check_config
@@ -134,6 +134,11 @@ class RaiTask(PinnTask):
         self._modes[phase] = mode = RaiStep(self)
         return mode
 
+    def adam_optimizer(self, params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer | None:
+        if self.opt["batch"] and self.opt["batch"] < self.points.residual.n:
+            return RowAdam(params, lr=lr)  # a batch's step moves only its rows and their moments
+        return None
+
     def resample(self, step: int) -> None:
         super().resample(step)
         self.sync([0])  # resampled collocation points get their rows from the plain forward pass
@@ -167,7 +172,9 @@ class RaiTask(PinnTask):
             k = self._set_of(req, pos)
             tab, plan = self.tables[k], self.plans[k]
             ids = None if b.n == tab.n_points else b.ids  # the whole set, in row order: no gather
-            aux = aux_forward(self.chain, tab, Jet.input(b.x, plan), ids, reduction=self.opt["reduction"])
+            # a mini-batch's gradient holds only its rows (sparse), for the row-local Adam below
+            aux = aux_forward(self.chain, tab, Jet.input(b.x, plan), ids, reduction=self.opt["reduction"],
+                              sparse=ids is not None and self.phase == "adam")
             self._aux[k] = aux
             comps = aux.output.comps
             data = {f: {i: _full(comps[plan.pos[i]], comps[0])[:, j] for i in self.wanted[k][f]}

@@ -195,7 +195,7 @@ class Trainer:
     def _make_optimizer(self, phase: str) -> torch.optim.Optimizer | None:
         params = self.task.parameters()
         if phase == "adam":
-            return make_adam(params, self.s.lr)
+            return self.task.adam_optimizer(params, self.s.lr) or make_adam(params, self.s.lr)
         if phase == "lbfgs":
             fp64 = self.s.lbfgs_dtype == torch.float64
             return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * LBFGS_EVALS,
