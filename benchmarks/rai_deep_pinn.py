@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, positive_int, setup, table, write_json  # noqa: E402
+from _common import output_file, parser, positive_int, setup, table, write_json  # noqa: E402
 
 import pinnlab as pl  # noqa: E402
 import pinnlab.solvers.rai  # noqa: E402,F401  (registers --solver rai)
@@ -71,7 +71,18 @@ METHODS = {
     "skip": {"solver": "pinn", "skip": True},
     "rai": {"solver": "rai", "options": RAI_OPTS},
     "rai-then-plain": {"solver": "rai", "options": RAI_OPTS, "then_lr": 1e-3, "fraction": 0.5},
+    # one option at a time (--methods), for the options table of docs/rai.md
+    "rai-ref": {"solver": "rai", "options": {}},
+    "rai-scale20": {"solver": "rai", "options": {"state_scale": 20.0}},
+    "rai-ramp": {"solver": "rai", "options": {"lam_end": 1e4}},
+    "rai-hidden": {"solver": "rai", "options": {**RAI_OPTS, "layers": "hidden"}},
+    "rai-every4": {"solver": "rai", "options": {**RAI_OPTS, "layers": "every:4"}},
+    "rai-cut-layer": {"solver": "rai", "options": {**RAI_OPTS, "cut": "layer"}},
+    "rai-sum": {"solver": "rai", "options": {**RAI_OPTS, "reduction": "sum"}},
+    "rai-resync": {"solver": "rai", "options": {**RAI_OPTS, "resync": 50}},
+    "rai-gap": {"solver": "rai", "options": {**RAI_OPTS, "gap": 1.0}},
 }
+DEFAULT_METHODS = ["plain", "skip", "rai", "rai-then-plain"]
 
 
 def plain_rel_l2(net: nn.Module, problem) -> float:
@@ -142,12 +153,28 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=positive_int, default=3)
     p.add_argument("--steps", type=positive_int, default=2000, help="plain training's Adam steps: the time budget")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--methods", default=",".join(METHODS), help=f"from {','.join(METHODS)}")
+    p.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"from {','.join(METHODS)}")
     p.add_argument("--batch-depth", type=int, default=32, help="depth of the full- vs mini-batch RAI comparison (0: none)")
     p.add_argument("--batch-epochs", type=positive_int, default=1000, help="epochs of that comparison")
     p.add_argument("--batch-size", type=positive_int, default=64, help="collocation points per mini-batch")
+    p.add_argument("--batch-only", action="store_true", help="only the full- vs mini-batch comparison")
+    p.add_argument("--fig", type=output_file, default=None, help="figure: plain-network rel L2 against depth per method")
+    p.add_argument("--merge", default=None,
+                   help="comma-separated JSON files of earlier runs of this script: no training, their runs "
+                        "summarised together (e.g. one process per layer kind)")
     args = p.parse_args(argv)
     setup(args)
+    if args.merge:
+        rows, batch_rows = [], []
+        for f in args.merge.split(","):
+            try:
+                old = json.loads(Path(f).read_text())
+            except (OSError, ValueError) as e:
+                p.error(f"--merge: cannot read {f!r} ({e})")
+            rows += old.get("runs", [])
+            batch_rows += old.get("batch", [])
+        report(args, rows, batch_rows)
+        return
     if args.quick:
         args.depths, args.layers, args.seeds, args.steps = "8", "sigmoid", 1, 150
         args.batch_depth, args.batch_epochs = 8, 40
@@ -158,7 +185,7 @@ def main(argv=None) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="rai-deep-") as tmp:
         work = Path(tmp)
-        for problem in args.problems.split(","):
+        for problem in [] if args.batch_only else args.problems.split(","):
             for layer in args.layers.split(","):
                 for depth in (int(d) for d in args.depths.split(",")):
                     for seed in range(args.seeds):
@@ -187,6 +214,39 @@ def main(argv=None) -> None:
                     print(f"{problem} {layer} depth {args.batch_depth} seed {seed} batch {r['batch']}: rel L2 "
                           f"{r['rel_l2']:.3e} after {args.batch_epochs} epochs ({steps} steps, {r['seconds']:.0f} s)",
                           flush=True)
+    report(args, rows, batch_rows)
+
+
+def figure(summary: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    panels = sorted({(s["problem"], s["layer"]) for s in summary})
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False, constrained_layout=True)
+    for ax, (problem, layer) in zip(axes[0], panels):
+        for method in METHODS:
+            pts = sorted((s["depth"], s["rel_l2"], s["rel_l2s"]) for s in summary
+                         if (s["problem"], s["layer"], s["method"]) == (problem, layer, method))
+            if not pts:
+                continue
+            line, = ax.plot([d for d, _, _ in pts], [m for _, m, _ in pts], "o-", label=method)
+            for d, _, each in pts:  # every seed, faint, beside the median
+                ax.plot([d] * len(each), each, ".", color=line.get_color(), alpha=0.4)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("hidden layers")
+        ax.set_ylabel("plain network rel L2")
+        ax.set_title(f"{problem}, {layer}: equal wall time")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"figure written to {path}")
+
+
+def report(args, rows: list[dict], batch_rows: list[dict]) -> None:
+    """The tables (medians over seeds), the JSON and the figure of these runs."""
     keys = sorted({(r["problem"], r["layer"], r["depth"], r["method"]) for r in rows},
                   key=lambda k: (k[0], k[1], k[2], list(METHODS).index(k[3])))
     summary = []
@@ -200,15 +260,41 @@ def main(argv=None) -> None:
     print(table(summary, [("problem", "problem", ""), ("layer", "layer", ""), ("depth", "depth", "d"),
                           ("method", "method", ""), ("rel_l2", "plain rel L2", ".2e"), ("seconds", "s", ".0f"),
                           ("steps", "Adam steps", ".0f"), ("state_mib", "state MiB", ".2f")]))
-    print(f"(medians over {args.seeds} seeds; width {args.width}; every method in the wall time of plain training's "
-          f"{args.steps} Adam steps; no L-BFGS)")
+    seeds = len({r["seed"] for r in rows})
+    print(f"(medians over {seeds} seeds; every method in the wall time of plain training's Adam steps; no L-BFGS; "
+          "timings on a loaded shared machine)")
     if batch_rows:
         print()
         print(table(batch_rows, [("seed", "seed", "d"), ("batch", "batch", "d"), ("epochs", "epochs", "d"),
                                  ("steps", "Adam steps", "d"), ("rel_l2", "plain rel L2", ".2e"),
                                  ("seconds", "s", ".0f")]))
-    write_json(args.json, {"setting": vars(args) | {"json": str(args.json)}, "runs": rows, "summary": summary,
-                           "batch": batch_rows, "rai_options": RAI_OPTS})
+    bsum = {}
+    for b in sorted({r["batch"] for r in batch_rows}):
+        rs = [r for r in batch_rows if r["batch"] == b]
+        bsum[str(b)] = {"rel_l2": _median([r["rel_l2"] for r in rs]), "seconds": _median([r["seconds"] for r in rs])}
+    # the targets: plain over best RAI (>= 10 wanted) and skip at depth >= 32; mini-batch over full batch (<= 2)
+    gains = {}
+    for s in summary:
+        if s["method"] != "plain" or s["depth"] < 32:
+            continue
+        same = {t["method"]: t["rel_l2"] for t in summary
+                if (t["problem"], t["layer"], t["depth"]) == (s["problem"], s["layer"], s["depth"])}
+        rai = [v for m, v in same.items() if m.startswith("rai") and v]
+        gains[f"{s['problem']}-{s['layer']}-{s['depth']}"] = {
+            "plain_over_best_rai": s["rel_l2"] / min(rai) if rai else None,
+            "plain_over_skip": s["rel_l2"] / same["skip"] if same.get("skip") else None}
+        print(f"depth {s['depth']} {s['layer']}: plain / best RAI rel L2 = {gains[list(gains)[-1]]['plain_over_best_rai']}")
+    full = bsum.get(str(max((int(b) for b in bsum), default=0)))
+    mini = bsum.get(str(min((int(b) for b in bsum), default=0)))
+    batch_ratio = mini["rel_l2"] / full["rel_l2"] if full and mini and len(bsum) > 1 else None
+    if batch_ratio is not None:
+        print(f"mini-batch / full-batch RAI rel L2 after the same epochs: {batch_ratio:.2f}")
+    setting = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    write_json(args.json, {"setting": setting, "runs": rows, "summary": summary, "batch": batch_rows,
+                           "batch_summary": bsum, "mini_over_full_batch": batch_ratio, "depth_gains": gains,
+                           "rai_options": RAI_OPTS})
+    if args.fig is not None and summary:
+        figure(summary, args.fig)
 
 
 if __name__ == "__main__":

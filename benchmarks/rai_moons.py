@@ -194,6 +194,8 @@ def summarise(name: str, runs: list[dict]) -> dict:
 def main(argv=None) -> None:
     p = parser(__doc__)
     p.add_argument("--seeds", type=positive_int, default=5, help="initialisation seeds 0..N-1 (default 5)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="start at this seed (seeds run in separate processes, their JSON merged by --resume)")
     p.add_argument("--iters", type=positive_int, default=10_000, help="iterations per run (default 10000)")
     p.add_argument("--depth", type=positive_int, default=100, help="hidden layers (default 100)")
     p.add_argument("--width", type=positive_int, default=100, help="hidden width (default 100)")
@@ -228,7 +230,7 @@ def main(argv=None) -> None:
     runs, fig_models = list(done.values()), {}
     for name in names:
         v = VARIANTS[name]
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.seeds):
             saved = args.models / f"{name}-seed0.pt"
             if (name, seed) in done and (seed or saved.exists()):
                 if not seed:

@@ -275,6 +275,10 @@ def _summary(result: Result, quiet: bool) -> None:
     for name, u in (r.get("unknowns") or {}).items():  # an inverse problem: the recovered parameters
         truth = f" (true {u['true']:.6g}, rel error {u['rel_error']:.2e})" if u.get("true") is not None else ""
         click.echo(f"unknown {name} = {u['learned']:.6g}{truth}, from guess {u['guess']:.6g}")
+    if r.get("rai_objective") is not None:  # rai runs: the figures above are the plain network's
+        click.echo(f"plain network: PINN loss {r['plain_loss']:.3e}; auxiliary path (not evaluated): RAI objective "
+                   f"{r['rai_objective']:.3e}, consistency {r['rai_consistency']:.2e}; state tables "
+                   f"{r['rai_state_mib']:.2f} MiB")
     if r.get("adam_stop_reason", "").startswith("early stop"):
         click.echo(f"Adam: {r['adam_stop_reason']}")
     click.echo(f"run written to {result.run_dir}")

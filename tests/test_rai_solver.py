@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 from test_resume import _interrupt_at
 
 import pinnlab as pl
 import pinnlab.solvers.rai as rai_solver
+from pinnlab.cli import cli
 from pinnlab.errors import ConfigError
+from pinnlab.rai import RowAdam
 from pinnlab.registry import get_problem
 from pinnlab.runs import load_checkpoint
 from pinnlab.solvers.pinn import make_task as make_pinn_task
@@ -65,6 +68,32 @@ def test_checkpoint_holds_the_tables_and_reports_are_the_plain_networks(tmp_path
     want = np.linalg.norm(pred - ev.values) / np.linalg.norm(ev.values)
     assert r["rel_l2"] == pytest.approx(want, rel=1e-9)
     assert "loss_consistency" in res.history[-1] or any("loss_consistency" in h for h in res.history)
+    # every loss reported is the plain network's: a PINN task on the trained network gives the same numbers
+    pinn = _task(make_pinn_task, solver="pinn", lr=0.01)
+    pinn.net.load_state_dict(res.net.state_dict())
+    plain = float(sum(v.item() for v in pinn.loss_terms().values()))
+    assert r["final_loss"] == pytest.approx(plain, rel=1e-10) and r["plain_loss"] == pytest.approx(plain, rel=1e-10)
+    assert "consistency" not in r["final_loss_terms"]
+    evals = [h for h in res.history if h.get("rel_l2") is not None and h["phase"] == "adam"]
+    assert evals and all("plain_loss" in h for h in evals)
+
+
+def test_cli_solve_compare_report_and_plot(tmp_path):
+    runner = CliRunner()
+    small = ["--width", "6", "--depth", "2", "--points", "16", "--steps", "6", "--lbfgs-steps", "0", "--compile", "off"]
+    out = runner.invoke(cli, ["solve", "poisson1d", "--solver", "rai", *small, "--no-plot", "--out", str(tmp_path / "r")])
+    assert out.exit_code == 0, out.output
+    assert "RAI objective" in out.output and "MiB" in out.output
+    out = runner.invoke(cli, ["compare", "poisson1d", "--solvers", "pinn,rai", "--seeds", "1", *small,
+                              "--out", str(tmp_path / "c")])
+    assert out.exit_code == 0, out.output
+    summary = (tmp_path / "c" / "summary.md").read_text()
+    assert "| poisson1d | tanh | rai |" in summary and "| poisson1d | tanh | pinn |" in summary
+    assert "plain network" in summary
+    for args in (["report", str(tmp_path / "c")], ["plot", str(tmp_path / "r")]):
+        out = runner.invoke(cli, args)
+        assert out.exit_code == 0, out.output
+    assert (tmp_path / "r" / "figures" / "history.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("stop_at,opts", [(20, {"batch": 10, "resync": 9, "lam_end": 10.0}),
@@ -95,6 +124,27 @@ def test_mini_batches_cover_every_row_each_epoch():
     task.begin_step()
     first_of_next = task._residual_batch().ids
     assert len(first_of_next) == 7 and not torch.equal(first_of_next, seen[0])
+
+
+def test_a_mini_batch_step_moves_only_its_rows_and_their_moments():
+    task = _task(rai_solver.make_task, options={"batch": 7})
+    params = list(task.parameters())
+    opt = task.adam_optimizer(params, 0.01)
+    assert isinstance(opt, RowAdam) and _task(rai_solver.make_task).adam_optimizer(params, 0.01) is None
+    tables = list(task.tables[0].tables)
+    for _ in range(4):  # from the second step on, torch's Adam would move every row (momentum)
+        task.begin_step()
+        ids = set(task._residual_batch().ids.tolist())
+        before = [t.detach().clone() for t in tables]
+        moments = [opt.state[t]["exp_avg"].clone() if opt.state[t] else torch.zeros_like(t) for t in tables]
+        for p in params:
+            p.grad = None
+        sum(task.loss_terms().values()).backward()
+        opt.step()
+        for t, b, m in zip(tables, before, moments):
+            assert set((t.detach() != b).any(1).nonzero().flatten().tolist()) <= ids
+            assert set((opt.state[t]["exp_avg"] != m).any(1).nonzero().flatten().tolist()) <= ids
+        assert (tables[-1].detach() != before[-1]).any(1).sum() == len(ids)  # the batch's own rows did move
 
 
 @pytest.mark.parametrize("opts,msg", [({"layers": "some"}, "layers"), ({"lam": 0}, "lam"),

@@ -158,6 +158,11 @@ class SolverTask(ABC):
     def predictions(self) -> dict[str, np.ndarray]:
         """The arrays of predictions.npz (its ``kind`` tells the plots how to draw them)."""
 
+    def adam_optimizer(self, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer | None:
+        """The Adam phase's optimiser, or None for the trainer's Adam (a task whose mini-batches touch
+        only some rows of a parameter gives one that leaves the other rows and their moments alone)."""
+        return None
+
     # -- persistence --------------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:
         """What a checkpoint needs beyond the model's tensors to resume bit-identically."""

@@ -87,7 +87,7 @@ class SolverSpec:
 
 
 _SOLVERS: dict[str, SolverSpec] = {}
-_BUILTIN = ("pinn", "node")  # the modules below register themselves when imported
+_BUILTIN = ("pinn", "node", "rai")  # the modules below register themselves when imported
 
 
 def register_solver(spec: SolverSpec, replace: bool = False) -> SolverSpec:

@@ -224,7 +224,8 @@ class Trainer:
             # a scheduled rate is a tensor, set in place each step: Adam-in-the-graph (which compiles
             # the rate in) is then not used, rather than recompiled at every step
             sched = schedules.scheduled(self.s.warmup, self.s.lr_decay)
-            return make_adam(params, torch.tensor(self.s.lr, device=params[0].device) if sched else self.s.lr)
+            lr = torch.tensor(self.s.lr, device=params[0].device) if sched else self.s.lr
+            return self.task.adam_optimizer(params, lr) or make_adam(params, lr)
         if phase == "lbfgs" and self.s.optimizer == "lbfgs":
             fp64 = self.s.lbfgs_dtype == torch.float64
             return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * LBFGS_EVALS,
