@@ -38,6 +38,7 @@ class Collocation:
                        if config.batch_size else None)
         self.batch_step = 0          # the Adam step whose batch ``residual`` is (batched runs)
         self.before_resample = None  # the stream's state before the latest resample: a resume draws it again
+        self.placed: tuple[np.ndarray, torch.dtype] | None = None  # points chosen by place(), and their dtype then
         if self.stream is None:
             self.residual = self._points(dom.sample(config.points, config.sampler, self.rng))
         else:
@@ -82,11 +83,15 @@ class Collocation:
     def resample(self) -> None:
         """New residual points, into the same rows."""
         self.before_resample = (self.rng.bit_generator.state, self.rng.bit_generator.seed_seq.n_children_spawned)
+        self.placed = None
         self.residual = self._points(self.problem.domain.sample(self.config.points, self.config.sampler, self.rng))
 
     def place(self, x: np.ndarray) -> None:
-        """Residual points chosen elsewhere (e.g. by residual density), into the same rows."""
-        self.residual = Points(self._tensor(x), self.residual.ids)
+        """Residual points chosen elsewhere (e.g. by residual density), into the same rows. They depend on
+        the network at the time, so a checkpoint holds them (a resume cannot draw them again)."""
+        self.placed = (np.asarray(x), self.dtype)
+        self.before_resample = None
+        self.residual = self._points(self.placed[0])
 
     def to_dtype(self, dtype: torch.dtype) -> None:
         self.dtype = dtype
@@ -97,7 +102,9 @@ class Collocation:
         # scipy's QMC samplers spawn child generators: the spawn count is part of the stream's state
         # no points: they are drawn again on resume, so that any number of ranks can resume the run
         return {"rng": self.rng.bit_generator.state, "rng_spawned": self.rng.bit_generator.seed_seq.n_children_spawned,
-                "before_resample": self.before_resample, "batch_step": self.batch_step}
+                "before_resample": self.before_resample, "batch_step": self.batch_step,
+                **({"x_placed": torch.from_numpy(self.placed[0]), "placed_dtype": str(self.placed[1]).removeprefix("torch.")}
+                   if self.placed is not None else {})}
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         if "before_resample" not in state:  # a checkpoint from before: it holds the residual points themselves
@@ -110,6 +117,10 @@ class Collocation:
             # drawn in the dtype it was drawn in (Adam's), then cast: the same values as before the checkpoint
             x = self.problem.domain.sample(self.config.points, self.config.sampler, self.rng)
             self.residual = self._points(x, dtype=self.config.torch_dtype)
+        if state.get("x_placed") is not None:
+            dtype = getattr(torch, state["placed_dtype"])
+            self.placed = (state["x_placed"].numpy(), dtype)
+            self.residual = self._points(self.placed[0], dtype=dtype)
         self.rng = _restore_rng(self.rng, state["rng"], state.get("rng_spawned"))
         self.select(int(state.get("batch_step", 0)))
 
