@@ -82,6 +82,7 @@ class TrainState:
     compile_s: float = 0.0         # a compiled run's first Adam step and first L-BFGS evaluation, each session
     compile_steps: int = 0         # how many steps that was: ms/step = adam_s / (step - compile_steps)
     best_step: int = 0             # the step (Adam steps + L-BFGS iterations) whose parameters are the best state
+    adam_cpu_s: float = 0.0        # this process's CPU time in the steps adam_s counts (load-independent cost)
 
 
 def _signal_name(stop: StopFlag) -> str:
@@ -305,7 +306,7 @@ class Trainer:
                 self.task.resample(st.step)
             if schedules.scheduled(s.warmup, s.lr_decay):
                 self.optimizer.param_groups[0]["lr"].fill_(s.lr * schedules.lr_factor(st.step, s.warmup, s.lr_decay))
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             self.task.select_batch(st.step)  # drawing a batch is part of a batched step's time
             loss, terms = self.adam_step(mode, st.step + st.lbfgs_iters + 1)
             if compiling:
@@ -314,6 +315,7 @@ class Trainer:
                 compiling = False
             else:
                 st.adam_s += time.perf_counter() - t0
+                st.adam_cpu_s += time.process_time() - c0
             st.step += 1
             if st.step % LOG_EVERY == 0 or st.step == 1:
                 row = {"step": st.step, "phase": "adam", "wall_s": round(self.wall_s, 4), "loss": loss,
