@@ -48,8 +48,7 @@ problem = Problem(
         navier_stokes(lambda p: p.nu, {"inlet": (lambda x, y: inflow(y), 0.0), "wall": (0.0, 0.0),
                                        "cylinder": (0.0, 0.0)}, outlet=["outlet"]),
         h=0.01, method="Taylor-Hood P2/P1, Newton"),
-    equation="(u . grad) u + grad p = nu lap u, div u = 0 in a channel past a cylinder; "
-             "parabolic inflow, no slip, p = 0 and du/dn = 0 at the outlet",
+    equation="(u.grad) u + grad p = nu laplace u, div u = 0 past a cylinder in a channel (Re 20), outlet p = 0",
     description="Steady flow past a cylinder at Re 20 (DFG 2D-1 geometry, channel [0, 1.1] x [0, 0.41]); FEM reference.",
     grid={"x": 221, "y": 83},  # 0.005 apart
     recipe=Recipe(width=48, depth=4, steps=4000, lbfgs_steps=1000, lr=2e-3, points=4000, boundary_points=400),

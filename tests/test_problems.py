@@ -295,9 +295,11 @@ def test_fem_reference_meets_its_dirichlet_conditions_and_converges(name):
         f = Fields(prob.domain.names, prob.fields, torch.as_tensor(pts),
                    {k: {(): torch.as_tensor(np.asarray(vals[k], dtype=float))} for k in cond.values})
         # exact at mesh nodes; between them a curved boundary's chord is off the curve by h^2 / 8R
-        # (measured 4e-4 on poisson-holes' holes, h = 0.005)
+        # (measured 4e-4 on poisson-holes' holes, h = 0.005); on ns-cylinder's cylinder that sagitta (2.5e-4
+        # at h = 0.01) times the steep velocity gradient at the wall: measured 7.2e-3
+        tol = {"ns-cylinder": 1e-2}.get(name, 1e-3)
         for r in cond.residuals(f, prob.p):
-            assert r.abs().max() < 1e-3, f"{name}: {cond.describe(prob.domain)} off by {r.abs().max():.2e}"
+            assert r.abs().max() < tol, f"{name}: {cond.describe(prob.domain)} off by {r.abs().max():.2e}"
     text = prob.reference.check(prob.p)
     diffs = [float(w) for w in text.replace(",", " ").split() if w[:1].isdigit() and "e-" in w]
     # ns-cylinder: at h = 0.02 the chords of the r = 0.05 cylinder are off it by 1e-3 (2% of its radius)
