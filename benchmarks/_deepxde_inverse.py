@@ -78,8 +78,10 @@ def lorenz(times: np.ndarray, values: np.ndarray, steps: int, lbfgs: int, seed: 
 
     geom = dde.geometry.TimeDomain(0, 3)
     start = (-8.0, 7.0, 27.0)
-    bcs = [dde.icbc.IC(geom, lambda t, v=v: np.full((len(t), 1), v), lambda _, on: on, component=i)
-           for i, v in enumerate(start)]
+    def constant(v):  # one argument: DeepXDE reads a second one as auxiliary variables
+        return lambda t: np.full((len(t), 1), v)
+
+    bcs = [dde.icbc.IC(geom, constant(v), lambda _, on: on, component=i) for i, v in enumerate(start)]
     bcs += [dde.icbc.PointSetBC(times[:, None], values[:, i:i + 1], component=i) for i in range(3)]
     data = dde.data.PDE(geom, pde, bcs, num_domain=400, num_boundary=2, anchors=times[:, None])
     model = dde.Model(data, dde.nn.FNN([1, 40, 40, 40, 3], "tanh", "Glorot uniform"))

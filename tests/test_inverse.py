@@ -121,9 +121,10 @@ def test_unknowns_resume_bit_identically(tmp_path, stop_at):
 
 def test_the_cli_unknown_option_resumes_and_init_from_carries_the_unknown(tmp_path, run_cli):
     args = ["solve", "heat1d", "--unknown", "alpha=0.05", "--width", "8", "--depth", "2", "--points", "64",
-            "--boundary-points", "16", "--steps", "20", "--lbfgs-steps", "0", "--lr", "0.05", "--no-plot", "--quiet"]
+            "--boundary-points", "16", "--steps", "20", "--lbfgs-steps", "0", "--lr", "0.05", "--no-plot"]
     code, out, err = run_cli([*args, "--out", str(tmp_path / "a")])
     assert code == 0, err
+    assert "unknown alpha = " in out and "(true 0.1, rel error " in out and "from guess 0.05" in out
     code, out, err = run_cli(["show", "heat1d"])
     assert code == 0 and "parameters: alpha = 0.1" in out
     learned = pl.load_run(tmp_path / "a").report["unknowns"]["alpha"]["learned"]
