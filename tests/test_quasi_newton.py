@@ -5,6 +5,7 @@ grad hook sees every gradient, the whole model is optimised, resume, restarts, a
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -53,6 +54,19 @@ def test_rosenbrock_converges_to_its_minimum(method, n):
     assert np.abs(ref.x - 1).max() < 1e-6  # the reference itself gets there
     assert np.abs(x - 1).max() < 1e-6, why
     assert f < 1e-18 and iters < 200
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_start_far_off_scipys_first_step_still_converges(method):
+    # exp(c |x|²) from |x| = 1e-4: scipy's first step (unit length) lands where the loss overflows and its
+    # bracketing gives up (found on burgers after a restart on new points); smaller first steps reach 0
+    c = 1e4
+
+    def fun(x):
+        e = math.exp(c * float(x @ x)) if c * float(x @ x) < 700 else math.inf
+        return e, 2 * c * x * e
+    x, f, _, why = minimize(fun, np.full(3, 1e-4), method, 100)
+    assert np.abs(x).max() < 1e-12 and f == pytest.approx(1.0, abs=1e-15), why
 
 
 def test_a_stop_is_stated():

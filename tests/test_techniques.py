@@ -65,6 +65,9 @@ def test_causal_weighting_needs_time_and_rad_a_non_negative_exponent(tmp_path):
         pl.solve("poisson1d", pl.SolveConfig(causal=1.0, steps=1, lbfgs_steps=0), out=tmp_path / "a")
     with pytest.raises(ConfigError, match="rad must be a non-negative number"):
         pl.solve("poisson1d", pl.SolveConfig(rad=-1.0, steps=1, lbfgs_steps=0), out=tmp_path / "b")
+    with pytest.raises(ConfigError, match="rad 1 acts where points are redrawn: give --resample-every N"):
+        pl.solve("poisson1d", pl.SolveConfig(rad=1.0, steps=1, lbfgs_steps=0), out=tmp_path / "c")
+    assert not (tmp_path / "c").exists()
 
 
 def test_rad_probabilities_by_hand():

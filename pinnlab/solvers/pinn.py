@@ -178,7 +178,8 @@ class PinnTask(SolverTask):
         return terms
 
     def _residual_loss(self, res: Points, r: list[torch.Tensor]) -> torch.Tensor:
-        """The residual term of the whole set: the mean square, or causally weighted over time (--causal)."""
+        """The residual term of the whole set: the mean square, of residuals weighted per point (--rba) and/or
+        causally weighted over time (--causal)."""
         if self.config.rba:
             per_point = (sum(t.abs() for t in r) / len(r)).reshape(-1)
             w = self.model.rba_weights
@@ -364,6 +365,9 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     loss_weights(config.weights, term_names(problem, active_conditions(problem, config)))
     if config.causal:
         techniques.check_causal(problem.domain.names, problem.name)
+    if config.rad and not (config.resample_every or config.qn_restart):
+        raise ConfigError(f"rad {config.rad:g} acts where points are redrawn: give --resample-every N (Adam) or "
+                          f"--qn-restart N (bfgs, ssbroyden), or --rad 0")
     for i, c in enumerate(problem.conditions):
         need = c.min_points()
         if config.boundary_points < need:  # a face with no point: its condition is simply absent from the loss

@@ -26,6 +26,7 @@ from ..errors import ConfigError
 
 METHODS = ("bfgs", "ssbroyden")
 MAX_PARAMS = 20_000          # a 3.2 GB approximation; beyond that use lbfgs
+FIRST_STEPS = (1e-2, 1e-4, 1e-6, 1e-8)  # first step lengths tried where scipy's own guess fails
 C1, C2 = 1e-4, 0.9           # the strong-Wolfe constants of scipy's BFGS and of the references
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]   # x -> (f(x), ∇f(x)), float64
@@ -150,6 +151,12 @@ class QuasiNewton:
             if found is not None or self.hess.fresh:
                 break
             self.hess.reset()   # a stale approximation: steepest descent once more before giving up
+        for first in FIRST_STEPS if found is None else ():
+            # scipy's first guess (a step of unit length) can be so far off that its bracketing gives up,
+            # e.g. on new points after a restart: smaller first steps
+            found = self._line_search(first)
+            if found is not None:
+                break
         if found is None:
             return StepResult("the line search found no step meeting the strong Wolfe conditions, from a fresh "
                               "Hessian too (the loss no longer decreases at float64 precision)",
@@ -162,9 +169,10 @@ class QuasiNewton:
         self.f_old, self.x, self.f, self.g = self.f, x_new, f_new, g_new
         return StepResult("", self.evaluations - before)
 
-    def _line_search(self) -> tuple[float, np.ndarray, float, np.ndarray] | None:
+    def _line_search(self, first: float | None = None) -> tuple[float, np.ndarray, float, np.ndarray] | None:
         p = self.hess.direction(torch.from_numpy(self.g).to(self.device)).cpu().numpy()
-        if not float(p @ self.g) < 0:   # not a descent direction (rounding in a stale H)
+        slope = float(p @ self.g)
+        if not slope < 0:   # not a descent direction (rounding in a stale H)
             return None
         cache: dict[bytes, tuple[float, np.ndarray]] = {}
 
@@ -177,6 +185,8 @@ class QuasiNewton:
 
         # scipy's BFGS guess for a first step from the identity: a step of about unit length
         old_old = self.f + float(np.linalg.norm(self.g)) / 2 if self.f_old is None or self.hess.fresh else self.f_old
+        if first is not None:  # scipy's first step is 1.01 · 2 (f - f_old) / slope: make it ``first``
+            old_old = self.f - first * slope / 2.02
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # scipy: "did not converge", a None we handle
             with np.errstate(invalid="ignore", over="ignore"):
