@@ -581,8 +581,9 @@ def rai(ctx: Context) -> Section:
     verdict = (f"**{'partly supported' if moons_ok else 'not supported'}.** Moons: the plain network after "
                f"{m.get('best_rai_variant')} reaches {m.get('rai_plain_accuracy', 0):.3f} train / "
                f"{m.get('rai_plain_test_accuracy', 0):.3f} fresh accuracy (BCE {m.get('rai_plain_bce', 0):.3g}) where "
-               f"plain backpropagation stays at {m.get('plain_accuracy', 0):.2f}. Deep PINN (depth ≥ 32): plain rel L2 "
-               f"over the best RAI variant's at most {best_gain:.2g}× (target ≥ 10×)"
+               f"plain backpropagation stays at {m.get('plain_accuracy', 0):.2f}. Deep PINN (depth ≥ 32): "
+               + (f"plain rel L2 over the best RAI variant's at most {best_gain:.2g}× (target ≥ 10×)" if gains else
+                  "not in this run (no depth ≥ 32)")
                + (f"; mini-batch over full-batch RAI error {ratio:.2f} (target ≤ 2)" if ratio is not None else "")
                + ". See docs/rai.md.")
     setup = ("benchmarks/rai_moons.py (the seed's 100-layer sigmoid experiment, judged on the plain network) and "
