@@ -558,7 +558,7 @@ def rai(ctx: Context) -> Section:
     ctx.runs.mkdir(parents=True, exist_ok=True)
     quick = ["--quick"] if ctx.quick else []
     rai_moons.main([*quick, "--json", str(moons_json), "--resume", "--fig", str(ctx.runs / "rai_moons.png"),
-                    *([] if ctx.quick else ["--iters", "1500", "--variants", "plain,rai-then-plain"])])
+                    *([] if ctx.quick else ["--iters", "1500", "--variants", "plain,rai,rai-then-plain"])])
     rai_deep_pinn.main([*quick, "--json", str(deep_json), "--fig", str(ctx.runs / "rai_deep.png"),
                         *([] if ctx.quick else ["--depths", "4,16,32", "--seeds", "2", "--steps", "400",
                                                 "--batch-epochs", "100"])])
