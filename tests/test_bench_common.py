@@ -4,6 +4,7 @@ clock makes the costs exact, so nothing here depends on the machine's speed) and
 checks."""
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,15 @@ def test_an_output_file_is_checked_before_the_run_and_nothing_is_left_behind(tmp
     for bad, why in ((tmp_path / "no" / "f.json", "does not exist"), (tmp_path, "is a directory")):
         with pytest.raises(argparse.ArgumentTypeError, match=why):
             _common.output_file(str(bad))
+
+
+def test_every_benchmark_takes_quick_and_json():
+    """Each script in benchmarks/ offers --quick and --json: through _common.parser, or its own parser."""
+    p = _common.parser("x")
+    assert {"--quick", "--json"} <= {o for a in p._actions for o in a.option_strings}
+    scripts = sorted(s for s in (Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py")
+                     if not s.name.startswith("_"))
+    assert len(scripts) >= 10
+    for s in scripts:
+        text = s.read_text()
+        assert re.search(r"\bparser\(", text) or ('"--quick"' in text and '"--json"' in text), s.name
