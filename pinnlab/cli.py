@@ -259,6 +259,12 @@ def _plot(run_dir: Path) -> None:
     plot_run(run_dir)
 
 
+def _stage(report: dict) -> str:
+    """The quasi-Newton stage's name before its stop reason, unless the reason names it (BFGS, SSBroyden)."""
+    reason = str(report.get("lbfgs_stop_reason", ""))
+    return "" if reason.split(":")[0] in ("BFGS", "SSBroyden") else "L-BFGS: "
+
+
 def _summary(result: Result, quiet: bool) -> None:
     r = result.report
     if quiet:
@@ -268,7 +274,7 @@ def _summary(result: Result, quiet: bool) -> None:
     adam = f" ({r['ms_per_step']:.2f} ms/Adam step{compiled})" if r.get("adam_steps") else ""
     click.echo(f"{r['problem']}: rel L2 {r['rel_l2']:.3e} (max abs {r['max_abs_error']:.2e}), "
                f"held-out residual {r['heldout_residual']:.2e}, {r['steps']} steps in {r['wall_s']:.1f} s{adam}; "
-               f"L-BFGS: {r['lbfgs_stop_reason']}")
+               f"{_stage(r)}{r['lbfgs_stop_reason']}")
     if r.get("rel_l2_extrapolation") is not None:  # node runs: the error past the training window
         click.echo(f"extrapolation window: rel L2 {r['rel_l2_extrapolation']:.3e}; learned vector field: "
                    f"rel L2 {r.get('vector_field_rel_l2', float('nan')):.3e} on held-out states")
