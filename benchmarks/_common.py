@@ -222,18 +222,20 @@ def gemm_gflops(device: torch.device, n: int = 1024, repeats: int = 10) -> float
 
 def adam_steppers(problem, configs: dict) -> tuple[dict, Callable[[str], None]]:
     """PINN tasks for one problem, one per labelled (resolved) SolveConfig, each with the trainer's
-    Adam, and ``step(label)``: one Adam step as the trainer takes it (loss, gradients and update
-    in one compiled graph when the config compiles; finiteness check), without the trainer's
-    keeping of the best state."""
-    from pinnlab.solvers.pinn import make_task
-    from pinnlab.solvers.training import adam_step, make_adam
-    tasks, opts = {}, {}
+    Adam, and ``step(label)``: one Adam step as the trainer takes it (the task's Adam step mode: loss,
+    gradients and update in one compiled graph when the config compiles; finiteness check; the best
+    state tracked as in a run)."""
+    from pinnlab.solvers.registry import get_solver
+    from pinnlab.solvers.training import Schedule, Trainer, make_adam
+    tasks, trainers, modes = {}, {}, {}
     for label, cfg in configs.items():
         torch.manual_seed(cfg.seed)
-        tasks[label] = make_task(problem, cfg)
-        opts[label] = make_adam(tasks[label].parameters(), cfg.lr)
+        tasks[label] = get_solver(cfg.solver).make_task(problem, cfg)
+        trainers[label] = Trainer(tasks[label], Schedule.from_config(cfg), lambda state: None)
+        trainers[label].optimizer = make_adam(tasks[label].parameters(), cfg.lr)
+        modes[label] = tasks[label].step_mode("adam")
 
     def step(label: str) -> None:
-        adam_step(tasks[label], opts[label], 0)
+        trainers[label].adam_step(modes[label], 0)
     return tasks, step
 

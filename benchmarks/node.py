@@ -89,7 +89,7 @@ def cost_rows(problem_name: str, horizons: list[float], repeats: int, fit_steps:
                 weights = {k: v.clone() for k, v in task.net.state_dict().items()}
             task.net.load_state_dict(weights)  # with out_scale and the input bounds: identical fields
             task.fixed_windows = task._windows()
-            task.net = CountingField(task.net)
+            task.model.net = CountingField(task.net)  # the run's model holds the network
             tasks[mode] = task
 
         def step(task: NodeTask) -> tuple[int, int]:

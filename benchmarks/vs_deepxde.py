@@ -139,7 +139,7 @@ def pinnlab_stepper(cfg):
         t0 = time.perf_counter()
         adam_step("pinnlab")
         times.append(time.perf_counter() - t0)
-    return step, times, {"derivatives": task.engine, "compiled": task.compiled}
+    return step, times, {"derivatives": task.engine, "compiled": task.compile}
 
 
 # -- the comparison ------------------------------------------------------------------------------
