@@ -24,7 +24,8 @@ def unknowns_figure(history: list[dict], unknowns: dict | None, title: str) -> F
     (bottom), where the truth is known."""
     names = unknown_names(history)
     report = unknowns or {}
-    fig = figure(max(4.0, 3.4 * len(names)), 5.2)
+    width = max(4.0, 3.4 * len(names))
+    fig = figure(width, 5.2)
     axes = np.atleast_2d(fig.subplots(2, len(names), sharex=True, squeeze=False))
     for j, name in enumerate(names):
         rows = [r for r in history if isinstance(r.get(PREFIX + name), (int, float))]
@@ -54,5 +55,5 @@ def unknowns_figure(history: list[dict], unknowns: dict | None, title: str) -> F
         bottom.set_xlabel("step (Adam, then L-BFGS)")
         for a in (top, bottom):
             a.grid(True, which="major", alpha=0.3)
-    fig.suptitle(title)
+    fig.suptitle(title if width >= 7 else title.replace(" — ", "\n", 1))  # a one-panel figure is too narrow for one line
     return fig
