@@ -113,6 +113,7 @@ def solve(problem: Problem | str, config: SolveConfig | None = None, out: str | 
                     runs.write_json(run_dir / runs.CONFIG, {"problem": problem.name, "problem_source": problem_source,
                                                             "problem_sha256": file_digest(problem_source),
                                                             "problem_params": problem.params,
+                                                            "data_sha256": data_digest(config.data),
                                                             "config": config.to_dict(), "versions": versions()})
                 return _execute(problem, config, run_dir, None, progress)
             except (RunFailed, RunInterrupted):
@@ -229,6 +230,11 @@ def _rebuild(run_dir: Path, run: runs.Run, given: Problem | None) -> tuple[Probl
     try:
         config = SolveConfig.from_dict(run.config["config"]).validate()
         problem = _problem_of(run_dir, run.config, given).with_params(**run.config.get("problem_params", config.params))
+        saved = run.config.get("data_sha256")
+        if saved is not None and Path(config.data).is_file() and data_digest(config.data) != saved:
+            # other measurements would make the trained state and the history a run of two data sets
+            raise RunError(f"run {str(run_dir)!r}: its data file {config.data!r} has changed since the run started; "
+                           f"restore it, or start a new run with --init-from {str(run_dir)!r}")
         problem = run_data(problem.with_unknowns(**config.unknowns), config)
     except (KeyError, TypeError) as e:
         raise RunError(f"run {str(run_dir)!r} has an incompatible config.json "
@@ -255,6 +261,13 @@ def _problem_of(run_dir: Path, saved: dict, given: Problem | None) -> Problem:
         warnings.warn(f"problem file {saved['problem_source']!r} has changed since run {str(run_dir)!r} started; "
                       f"going on with the file as it is now", PinnlabWarning, stacklevel=3)
     return problem
+
+
+def data_digest(path: str | None) -> str | None:
+    """The SHA-256 of a --data file (None without one, or where it cannot be read: loading it says why)."""
+    if path is None or not Path(path).is_file():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def file_digest(source: str | None) -> str | None:

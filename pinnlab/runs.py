@@ -315,7 +315,7 @@ def _check_shape(path: Path, config: Any, report: Any) -> None:
 
 # the keys that report, plot and compare read from a run's files, and what each must be (or null)
 _NUMBER = (int, float)
-CONFIG_TYPES = {"problem_params": dict, "problem_source": str, "problem_sha256": str}
+CONFIG_TYPES = {"problem_params": dict, "problem_source": str, "problem_sha256": str, "data_sha256": str}
 RUN_KEY_TYPES = {"layer": str, "solver": str, "seed": int}
 REPORT_TYPES = {**RUN_KEY_TYPES, "problem": str, "message": str, "reference": str, "figure_kind": str, "measure": str,
                 "per_field": dict, "params": dict, "final_loss_terms": dict,

@@ -255,3 +255,19 @@ def test_a_file_that_is_not_npz_and_noise_without_samples_are_refused(tmp_path, 
         code, out, err = run_cli(["solve", "heat1d", *args, *TINY, "--out", str(tmp_path / "run")])
         assert code == 2 and match in err and len(err.strip().splitlines()) == 1, (args, err)
         assert not (tmp_path / "run").exists()
+
+
+def test_a_run_whose_data_file_changed_is_not_resumed_on_other_data(tmp_path):
+    rng = np.random.default_rng(1)
+    x, t = rng.uniform(0, 1, 30), rng.uniform(0, 1, 30)
+    path = tmp_path / "m.npz"
+    np.savez(path, x=x, t=t, u=_exact_heat(x, t))
+    cfg = pl.SolveConfig(width=8, depth=1, steps=30, lbfgs_steps=0, points=32, boundary_points=4, compile="off",
+                         data=str(path), unknowns={"alpha": 0.2}, eval_every=10, checkpoint_every=10)
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve("heat1d", cfg, out=tmp_path / "run", progress=_interrupt_at(15))
+    np.savez(path, x=x, t=t, u=2 * _exact_heat(x, t))  # other measurements under the same name
+    with pytest.raises(pl.RunError, match="data file .* has changed since the run started"):
+        pl.resume(tmp_path / "run")
+    np.savez(path, x=x, t=t, u=_exact_heat(x, t))  # restored: the run goes on
+    assert pl.resume(tmp_path / "run").report["status"] == "completed"
