@@ -22,6 +22,7 @@ problem = Problem(
     reference=burgers_cole_hopf(),
     equation="u_t + u u_x = nu u_xx with nu unknown, u(x, 0) = -sin(pi x), u(-1, t) = u(1, t) = 0",
     description="Viscosity of Burgers' equation identified from 2000 samples of its solution.",
+    # SSBroyden after Adam: nu within 0.033 % on seeds 0-2 where L-BFGS left 0.55-2.8 % (docs/inverse.md)
     recipe=Recipe(width=32, depth=4, steps=3000, lbfgs_steps=1500, lr=2e-3, points=2000, boundary_points=200,
-                  data_from_reference=2000),
+                  data_from_reference=2000, optimizer="ssbroyden"),
 )
