@@ -260,9 +260,8 @@ def _plot(run_dir: Path) -> None:
 
 
 def _stage(report: dict) -> str:
-    """The quasi-Newton stage's name before its stop reason, unless the reason names it (BFGS, SSBroyden)."""
-    reason = str(report.get("lbfgs_stop_reason", ""))
-    return "" if reason.split(":")[0] in ("BFGS", "SSBroyden") else "L-BFGS: "
+    """The stage after Adam, as its report names it (runs from before the key existed ran L-BFGS)."""
+    return f"{report.get('second_stage', 'L-BFGS')}: "
 
 
 def _summary(result: Result, quiet: bool) -> None:

@@ -28,7 +28,7 @@ from .quasi_newton import QuasiNewton
 if TYPE_CHECKING:
     from .training import StopFlag, Trainer
 
-NAMES = {"bfgs": "BFGS", "ssbroyden": "SSBroyden"}
+NAMES = {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbroyden": "SSBroyden"}  # the stage after Adam, as reports name it
 
 
 def _flat(tensors: list[torch.Tensor]) -> np.ndarray:
@@ -99,7 +99,7 @@ def run_stage(trainer: Trainer, stop: StopFlag) -> None:
             qn.restart(_flat(params))
         result = qn.step()
         if result.stop:
-            st.lbfgs_stop = f"{name}: {result.stop} after {st.lbfgs_iters} iterations"
+            st.lbfgs_stop = f"{result.stop} after {st.lbfgs_iters} iterations"
             break
         _assign(params, qn.x)
         st.lbfgs_iters += 1
@@ -107,7 +107,7 @@ def run_stage(trainer: Trainer, stop: StopFlag) -> None:
             row()
             trainer._save()
     else:
-        st.lbfgs_stop = f"{name}: reached the iteration limit ({s.lbfgs_steps})"
+        st.lbfgs_stop = f"reached the iteration limit ({s.lbfgs_steps})"
     restarts = (st.lbfgs_iters - 1) // s.qn_restart if s.qn_restart and st.lbfgs_iters else 0
     if restarts:
         st.lbfgs_stop += f"; {restarts} restart{'s' * (restarts > 1)} on new points"
