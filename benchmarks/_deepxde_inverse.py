@@ -1,7 +1,10 @@
 """DeepXDE (pytorch backend) on two of pinnlab's inverse problems, set up as DeepXDE's own examples
 (diffusion_1d_inverse and Lorenz inverse: dde.Variable unknowns starting at the same guesses, a tanh
-FNN, their point counts), given pinnlab's measurements and budget (Adam steps, then L-BFGS iterations).
-Used by benchmarks/inverse.py --peers; needs ``pip install 'pinnlab[peers]'``.
+FNN, their point counts), given pinnlab's measurements and a budget: the examples' own (``EXAMPLE_STEPS``
+Adam steps at lr 1e-3, no L-BFGS) or pinnlab's (Adam steps, then L-BFGS iterations). Every ``TRACK_EVERY``
+steps the run records its wall time and worst parameter error, so the error DeepXDE had reached at any
+wall time can be read off; ``max_wall`` stops it early. Used by benchmarks/inverse.py --peers; needs
+``pip install 'pinnlab[peers]'``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import time
 import numpy as np
 
 os.environ.setdefault("DDE_BACKEND", "pytorch")
+
+EXAMPLE_STEPS = {"diffusion": 50000, "lorenz": 60000}  # the examples' model.train(iterations=...), Adam at 1e-3
+TRACK_EVERY = 500
 
 
 def available() -> str | None:
@@ -26,18 +32,50 @@ def available() -> str | None:
     return None
 
 
-def _train(model, variables, steps: int, lbfgs: int, lr: float) -> None:
+def _train(model, variables: dict, truth: dict, steps: int, lbfgs: int, lr: float,
+           max_wall: float | None) -> dict:
+    """Adam then L-BFGS; the learned values, their worst rel error, wall time and error trajectory."""
     import deepxde as dde
+
+    def worst() -> float:
+        return max(abs(float(variables[k].detach()) - v) / abs(v) for k, v in truth.items())
+
+    t0 = time.perf_counter()
+    trajectory: list[tuple[int, float, float]] = [(0, 0.0, worst())]
+    stopped = []
+
+    class Track(dde.callbacks.Callback):
+        def on_batch_end(self):
+            step = int(self.model.train_state.step)
+            if step >= trajectory[-1][0] + TRACK_EVERY:
+                wall = time.perf_counter() - t0
+                trajectory.append((step, wall, worst()))
+                if max_wall is not None and wall > max_wall:
+                    stopped.append(step)
+                    self.model.stop_training = True
+
+    vs = list(variables.values())
     if steps:
-        model.compile("adam", lr=lr, external_trainable_variables=variables, verbose=0)
-        model.train(iterations=steps, display_every=max(steps, 1), verbose=0)
-    if lbfgs:
+        model.compile("adam", lr=lr, external_trainable_variables=vs, verbose=0)
+        model.train(iterations=steps, display_every=max(steps, 1), verbose=0, callbacks=[Track()])
+    if lbfgs and not stopped:
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs)
-        model.compile("L-BFGS", external_trainable_variables=variables, verbose=0)
-        model.train(display_every=max(lbfgs, 1), verbose=0)
+        model.compile("L-BFGS", external_trainable_variables=vs, verbose=0)
+        model.train(display_every=max(lbfgs, 1), verbose=0, callbacks=[Track()])
+    wall = time.perf_counter() - t0
+    trajectory.append((int(model.train_state.step), wall, worst()))
+    return {"learned": {k: float(v.detach()) for k, v in variables.items()}, "param_rel_error": worst(),
+            "wall_s": wall, "steps_done": int(model.train_state.step), "stopped_at_max_wall": bool(stopped),
+            "trajectory": trajectory}
 
 
-def diffusion(points: np.ndarray, values: np.ndarray, steps: int, lbfgs: int, seed: int) -> dict:
+def error_at(result: dict, wall: float) -> float | None:
+    """The worst parameter error DeepXDE had reached by ``wall`` seconds (its guess's at first)."""
+    return [err for _, w, err in result["trajectory"] if w <= wall][-1]
+
+
+def diffusion(points: np.ndarray, values: np.ndarray, steps: int, lbfgs: int, seed: int,
+              max_wall: float | None = None) -> dict:
     """C of y_t = C y_xx - e^{-t}(sin πx - π² sin πx) from measurements ``values`` at ``points`` (x, t)."""
     import deepxde as dde
     import torch
@@ -59,13 +97,11 @@ def diffusion(points: np.ndarray, values: np.ndarray, steps: int, lbfgs: int, se
     data = dde.data.TimePDE(geom, pde, bcs, num_domain=40, num_boundary=20, num_initial=10, anchors=points,
                             solution=exact, num_test=1000)
     model = dde.Model(data, dde.nn.FNN([2, 32, 32, 32, 1], "tanh", "Glorot uniform"))
-    t0 = time.perf_counter()
-    _train(model, [C], steps, lbfgs, 1e-3)
-    learned = {"C": float(C.detach())}
-    return {"learned": learned, "param_rel_error": abs(learned["C"] - 1.0), "wall_s": time.perf_counter() - t0}
+    return _train(model, {"C": C}, {"C": 1.0}, steps, lbfgs, 1e-3, max_wall)
 
 
-def lorenz(times: np.ndarray, values: np.ndarray, steps: int, lbfgs: int, seed: int) -> dict:
+def lorenz(times: np.ndarray, values: np.ndarray, steps: int, lbfgs: int, seed: int,
+           max_wall: float | None = None) -> dict:
     """σ, ρ, β of the Lorenz system on [0, 3] from (-8, 7, 27), from measurements ``values`` (x, y, z) at ``times``."""
     import deepxde as dde
     dde.config.set_random_seed(seed)
@@ -85,9 +121,5 @@ def lorenz(times: np.ndarray, values: np.ndarray, steps: int, lbfgs: int, seed: 
     bcs += [dde.icbc.PointSetBC(times[:, None], values[:, i:i + 1], component=i) for i in range(3)]
     data = dde.data.PDE(geom, pde, bcs, num_domain=400, num_boundary=2, anchors=times[:, None])
     model = dde.Model(data, dde.nn.FNN([1, 40, 40, 40, 3], "tanh", "Glorot uniform"))
-    t0 = time.perf_counter()
-    _train(model, [c1, c2, c3], steps, lbfgs, 1e-3)
-    learned = {"sigma": float(c1.detach()), "rho": float(c2.detach()), "beta": float(c3.detach())}
-    truth = {"sigma": 10.0, "rho": 15.0, "beta": 8 / 3}
-    err = max(abs(learned[k] - v) / v for k, v in truth.items())
-    return {"learned": learned, "param_rel_error": err, "wall_s": time.perf_counter() - t0}
+    return _train(model, {"sigma": c1, "rho": c2, "beta": c3}, {"sigma": 10.0, "rho": 15.0, "beta": 8 / 3},
+                  steps, lbfgs, 1e-3, max_wall)

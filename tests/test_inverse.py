@@ -67,6 +67,16 @@ def test_an_unknown_no_residual_reads_is_refused():
         pl.get_problem("heat1d").with_unknowns(kappa=1.0)
 
 
+def test_a_problem_file_with_an_unknown_no_residual_reads_is_one_line_from_the_cli(tmp_path, run_cli):
+    from conftest import TINY, VALID_PROBLEM
+    path = tmp_path / "unused.py"
+    path.write_text("from pinnlab import Unknown\n" + VALID_PROBLEM.replace(
+        'params={"k": 1.0}', 'params={"k": 1.0, "c": Unknown(2.0, true=3.0)}'))
+    code, out, err = run_cli(["solve", str(path), *TINY, "--out", str(tmp_path / "run")])
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "unknown parameter 'c' is used by no residual or condition" in err
+    assert not (tmp_path / "run").exists()
+
 def test_the_unknowns_gradient_equals_finite_differences_of_the_loss():
     prob, cfg = _heat(compile="off")
     task = make_task(prob, cfg.resolved(prob.recipe))
