@@ -57,14 +57,18 @@ def run_cell(name: str, hard: bool, seeds: list[int], quick: bool, threads: int,
             "target": target, "met": None if target is None or quick else med <= target, "all_rel_l2": errs}
 
 
-def dde_lshape_problem():
-    """DeepXDE's Poisson_Lshape problem as a pinnlab Problem, with a FEM reference."""
+def dde_lshape_problem(own: bool = False):
+    """DeepXDE's Poisson_Lshape problem as a pinnlab Problem, with a FEM reference. ``own``: stated as
+    poisson-lshape states its problem (the residual times r², a fifth of the points near the corner);
+    the same solution, the same evaluation points."""
     from pinnlab import Dirichlet, Problem
     from pinnlab.fem import fem_reference, poisson
-    from pinnlab.geometry import Polygon
+    from pinnlab.geometry import Polygon, Refined
     dom = Polygon(DDE_VERTICES)
-    return Problem(name="deepxde-lshape", domain=dom, fields=("u",), residual=lambda f, p: -(f.u.xx + f.u.yy) - 1,
-                   conditions=[Dirichlet(u=0.0)], grid=101,
+    residual = (lambda f, p: -(f.x * f.x + f.y * f.y) * (f.u.xx + f.u.yy + 1)) if own else \
+        (lambda f, p: -(f.u.xx + f.u.yy) - 1)
+    return Problem(name="deepxde-lshape", domain=Refined(dom, at=(0, 0), radius=0.25, share=0.2) if own else dom,
+                   fields=("u",), residual=residual, conditions=[Dirichlet(u=0.0)], grid=101,
                    reference=fem_reference("bench/deepxde-lshape", dom, poisson({"boundary": 0.0}, source=1.0),
                                            h=0.02, method="P2 Lagrange triangles"))
 
@@ -102,10 +106,10 @@ def run_deepxde(seed: int, steps: int, lbfgs: int, points, values) -> dict:
 
 
 def run_pinnlab_dde(problem, seed: int, steps: int, lbfgs: int, threads: int, device: str, own: bool = False) -> dict:
-    """pinnlab on DeepXDE's recipe, or (``own``) on pinnlab's: poisson-lshape's network, rate and SSBroyden
-    stage, on DeepXDE's 1200 + 120 points."""
+    """pinnlab on DeepXDE's recipe, or (``own``) on poisson-lshape's: its network, rate, SSBroyden stage with
+    restarts, r²-weighted residual and points near the corner, on DeepXDE's 1200 + 120 points."""
     import pinnlab as pl
-    net = (dict(width=32, depth=3, lr=2e-3, optimizer="ssbroyden") if own
+    net = (dict(width=32, depth=3, lr=2e-3, optimizer="ssbroyden", qn_restart=500) if own
            else dict(width=50, depth=4, init="xavier", lr=1e-3))
     cfg = pl.SolveConfig(seed=seed, points=1200, boundary_points=120, steps=steps, lbfgs_steps=lbfgs,
                          threads=threads, device=device, **net)
@@ -123,7 +127,7 @@ def deepxde_rows(seeds: list[int], steps: int, lbfgs: int, threads: int, device:
     except ImportError as e:
         print(f"DeepXDE left out: it cannot be imported ({e}); pip install deepxde", flush=True)
         return []
-    problem = dde_lshape_problem()
+    problem, own_problem = dde_lshape_problem(), dde_lshape_problem(own=True)
     ev = problem.evaluation()  # the FEM reference, solved (or read from its cache) outside the clocks
     rows = []
     tools = [("deepxde", steps, lbfgs), ("pinnlab", steps, lbfgs)] + ([("pinnlab-own", *own)] if own else [])
@@ -131,7 +135,8 @@ def deepxde_rows(seeds: list[int], steps: int, lbfgs: int, threads: int, device:
     for seed in seeds:  # the tools interleaved, seed by seed: a change in the machine's load falls on each alike
         for tool, n_adam, n_qn in tools:
             r = (run_deepxde(seed, n_adam, n_qn, ev.points, ev.values[:, 0]) if tool == "deepxde"
-                 else run_pinnlab_dde(problem, seed, n_adam, n_qn, threads, device, own=tool == "pinnlab-own"))
+                 else run_pinnlab_dde(own_problem if tool == "pinnlab-own" else problem, seed, n_adam, n_qn,
+                                      threads, device, own=tool == "pinnlab-own"))
             runs[tool].append(r)
             print(f"  seed {seed}, {tool}: rel L2 {r['rel_l2']:.2e} in {r['seconds']:.0f} s", flush=True)
     for tool, n_adam, n_qn in tools:

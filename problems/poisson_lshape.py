@@ -18,7 +18,7 @@ import math
 import torch
 
 from pinnlab import Dirichlet, Problem, Recipe
-from pinnlab.geometry import Polygon
+from pinnlab.geometry import Polygon, Refined
 
 
 def exact(x, y):
@@ -29,7 +29,8 @@ def exact(x, y):
 
 problem = Problem(
     name="poisson-lshape",
-    domain=Polygon([(-1, -1), (0, -1), (0, 0), (1, 0), (1, 1), (-1, 1)]),
+    # a fifth of the points within 0.25 of the corner, where the error lives (the rest uniform)
+    domain=Refined(Polygon([(-1, -1), (0, -1), (0, 0), (1, 0), (1, 1), (-1, 1)]), at=(0, 0), radius=0.25, share=0.2),
     fields=("u",),
     residual=lambda f, p: (f.x * f.x + f.y * f.y) * (f.u.xx + f.u.yy),
     conditions=[Dirichlet(u=exact)],
@@ -37,5 +38,6 @@ problem = Problem(
     equation="r^2 (u_xx + u_yy) = 0 on the L-shape, u = r^(2/3) sin(2 theta/3) on its boundary",
     description="Laplace's equation on [-1, 1]^2 minus [0, 1] x [-1, 0]; exact solution r^(2/3) sin(2 theta/3).",
     grid=101,
-    recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=2000, lr=2e-3, points=2000, boundary_points=400),
+    recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=2000, lr=2e-3, points=2000, boundary_points=400,
+                  optimizer="ssbroyden", qn_restart=500),
 )
