@@ -8,9 +8,11 @@ that meet at the corner).
 The residual is r² Δu, the same equation away from the corner: a smooth network cannot follow the
 singularity, and the plain residual's mean square is dominated by the few points next to the
 corner, which drags the fit everywhere else. r² Δu = (r ∂r)² u + ∂θ² u weighs every ring around
-the corner alike (measured, seed 0, 2000 Adam + 1500 L-BFGS steps: rel L2 1.5e-2 with Δu, 9.7e-3
-with r^0.5 Δu, 6.0e-3 with r Δu, 5.0e-3 with r² Δu; 25% more points near the corner: 1.9e-2). With this recipe: 4.0e-3,
-3.7e-3, 3.7e-3 (seeds 0-2), short of the 1e-3 target.
+the corner alike. That weight leaves the network loose right at the corner, so the recipe puts a
+fifth of the points within 0.25 of it (``Refined``) and ends with SSBroyden on new points every 500
+iterations. rel L2, seed 0, on a loaded shared 2-core machine (docs/geometry.md has all the runs):
+L-BFGS 4.0e-3; SSBroyden 1.6e-3, and 2.8e-3 with new points every 500 iterations (the corner
+drifts); that with the corner points too 4.8e-4, in about 6 minutes.
 """
 
 import math
