@@ -57,14 +57,18 @@ def run_cell(name: str, hard: bool, seeds: list[int], quick: bool, threads: int,
             "target": target, "met": None if target is None or quick else med <= target, "all_rel_l2": errs}
 
 
-def dde_lshape_problem():
-    """DeepXDE's Poisson_Lshape problem as a pinnlab Problem, with a FEM reference."""
+def dde_lshape_problem(own: bool = False):
+    """DeepXDE's Poisson_Lshape problem as a pinnlab Problem, with a FEM reference. ``own``: stated as
+    poisson-lshape states its problem (the residual times r², a fifth of the points near the corner);
+    the same solution, the same evaluation points."""
     from pinnlab import Dirichlet, Problem
     from pinnlab.fem import fem_reference, poisson
-    from pinnlab.geometry import Polygon
+    from pinnlab.geometry import Polygon, Refined
     dom = Polygon(DDE_VERTICES)
-    return Problem(name="deepxde-lshape", domain=dom, fields=("u",), residual=lambda f, p: -(f.u.xx + f.u.yy) - 1,
-                   conditions=[Dirichlet(u=0.0)], grid=101,
+    residual = (lambda f, p: -(f.x * f.x + f.y * f.y) * (f.u.xx + f.u.yy + 1)) if own else \
+        (lambda f, p: -(f.u.xx + f.u.yy) - 1)
+    return Problem(name="deepxde-lshape", domain=Refined(dom, at=(0, 0), radius=0.25, share=0.2) if own else dom,
+                   fields=("u",), residual=residual, conditions=[Dirichlet(u=0.0)], grid=101,
                    reference=fem_reference("bench/deepxde-lshape", dom, poisson({"boundary": 0.0}, source=1.0),
                                            h=0.02, method="P2 Lagrange triangles"))
 
@@ -89,6 +93,11 @@ def run_deepxde(seed: int, steps: int, lbfgs: int, points, values) -> dict:
     model.train(iterations=steps, display_every=10**9, verbose=0)
     if lbfgs:
         dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs)
+        # DeepXDE's torch backend sizes one L-BFGS call at import time (1000 iterations): without this the
+        # cap above is not applied and a "50 iteration" stage runs up to 1000 (measured: 130 s, not 7)
+        opts = dde.optimizers.config.LBFGS_options
+        opts["iter_per_step"] = min(1000, lbfgs)
+        opts["fun_per_step"] = opts["maxfun"] * opts["iter_per_step"]
         model.compile("L-BFGS")
         model.train(display_every=10**9, verbose=0)
     seconds = time.perf_counter() - start
@@ -96,10 +105,14 @@ def run_deepxde(seed: int, steps: int, lbfgs: int, points, values) -> dict:
     return {"rel_l2": float(np.linalg.norm(pred - values) / np.linalg.norm(values)), "seconds": seconds}
 
 
-def run_pinnlab_dde(problem, seed: int, steps: int, lbfgs: int, threads: int, device: str) -> dict:
+def run_pinnlab_dde(problem, seed: int, steps: int, lbfgs: int, threads: int, device: str, own: bool = False) -> dict:
+    """pinnlab on DeepXDE's recipe, or (``own``) on poisson-lshape's: its network, rate, SSBroyden stage with
+    restarts, r²-weighted residual and points near the corner, on DeepXDE's 1200 + 120 points."""
     import pinnlab as pl
-    cfg = pl.SolveConfig(seed=seed, width=50, depth=4, init="xavier", points=1200, boundary_points=120,
-                         steps=steps, lbfgs_steps=lbfgs, lr=1e-3, threads=threads, device=device)
+    net = (dict(width=32, depth=3, lr=2e-3, optimizer="ssbroyden", qn_restart=500) if own
+           else dict(width=50, depth=4, init="xavier", lr=1e-3))
+    cfg = pl.SolveConfig(seed=seed, points=1200, boundary_points=120, steps=steps, lbfgs_steps=lbfgs,
+                         threads=threads, device=device, **net)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         res = pl.solve(problem, cfg, out=Path(tmp) / "run")
@@ -107,26 +120,31 @@ def run_pinnlab_dde(problem, seed: int, steps: int, lbfgs: int, threads: int, de
     return {"rel_l2": float(res.report["rel_l2"]), "seconds": seconds}
 
 
-def deepxde_rows(seeds: list[int], steps: int, lbfgs: int, threads: int, device: str) -> list[dict]:
+def deepxde_rows(seeds: list[int], steps: int, lbfgs: int, threads: int, device: str,
+                 own: tuple[int, int] | None = None) -> list[dict]:
     try:
         import deepxde  # noqa: F401
     except ImportError as e:
         print(f"DeepXDE left out: it cannot be imported ({e}); pip install deepxde", flush=True)
         return []
-    problem = dde_lshape_problem()
+    problem, own_problem = dde_lshape_problem(), dde_lshape_problem(own=True)
     ev = problem.evaluation()  # the FEM reference, solved (or read from its cache) outside the clocks
     rows = []
-    for tool in ("deepxde", "pinnlab"):
-        errs, times = [], []
-        for seed in seeds:
-            r = (run_deepxde(seed, steps, lbfgs, ev.points, ev.values[:, 0]) if tool == "deepxde"
-                 else run_pinnlab_dde(problem, seed, steps, lbfgs, threads, device))
-            errs.append(r["rel_l2"])
-            times.append(r["seconds"])
+    tools = [("deepxde", steps, lbfgs), ("pinnlab", steps, lbfgs)] + ([("pinnlab-own", *own)] if own else [])
+    runs: dict[str, list[dict]] = {t[0]: [] for t in tools}
+    for seed in seeds:  # the tools interleaved, seed by seed: a change in the machine's load falls on each alike
+        for tool, n_adam, n_qn in tools:
+            r = (run_deepxde(seed, n_adam, n_qn, ev.points, ev.values[:, 0]) if tool == "deepxde"
+                 else run_pinnlab_dde(own_problem if tool == "pinnlab-own" else problem, seed, n_adam, n_qn,
+                                      threads, device, own=tool == "pinnlab-own"))
+            runs[tool].append(r)
+            print(f"  seed {seed}, {tool}: rel L2 {r['rel_l2']:.2e} in {r['seconds']:.0f} s", flush=True)
+    for tool, n_adam, n_qn in tools:
+        errs, times = [r["rel_l2"] for r in runs[tool]], [r["seconds"] for r in runs[tool]]
         rows.append({"problem": "deepxde-lshape", "constraint": f"soft, {tool}", "seeds": len(seeds),
                      "rel_l2": statistics.median(errs), "rel_l2_min": min(errs), "rel_l2_max": max(errs),
                      "seconds": statistics.median(times), "target": None, "met": None, "all_rel_l2": errs,
-                     "tool": tool, "steps": steps, "lbfgs_steps": lbfgs})
+                     "all_seconds": times, "tool": tool, "steps": n_adam, "lbfgs_steps": n_qn})
         print(f"deepxde-lshape ({tool}): rel L2 {rows[-1]['rel_l2']:.2e} in {rows[-1]['seconds']:.0f} s", flush=True)
     return rows
 
@@ -139,6 +157,9 @@ def main() -> None:
     p.add_argument("--dde-steps", type=int, default=5000, help="Adam steps of the DeepXDE pair (default 5000)")
     p.add_argument("--dde-lbfgs", type=int, default=1000, help="L-BFGS iterations of the DeepXDE pair (default 1000)")
     p.add_argument("--no-deepxde", action="store_true", help="leave the DeepXDE pair out")
+    p.add_argument("--own-steps", default="3000,1500",
+                   help="ADAM,QN: a third run of the pair, pinnlab on its own recipe (SSBroyden) with these "
+                        "steps ('' to leave it out; give it no more wall time than DeepXDE's)")
     args = p.parse_args()
     device = setup(args)
     import pinnlab as pl
@@ -163,7 +184,13 @@ def main() -> None:
             print(f"{name} ({row['constraint']}): rel L2 {row['rel_l2']:.2e} in {row['seconds']:.0f} s", flush=True)
     if not args.no_deepxde:
         steps, lbfgs = (300, 50) if args.quick else (args.dde_steps, args.dde_lbfgs)
-        rows += deepxde_rows(seeds, steps, lbfgs, args.threads, args.device)
+        try:
+            own = tuple(int(v) for v in args.own_steps.split(",")) if args.own_steps else None
+        except ValueError:
+            own = ()
+        if own is not None and (len(own) != 2 or min(own) < 0):
+            p.error(f"--own-steps {args.own_steps!r}: give ADAM,QN, two counts >= 0 (or '' to leave it out)")
+        rows += deepxde_rows(seeds, steps, lbfgs, args.threads, args.device, own)
     print()
     print(table(rows, [("problem", "problem", ""), ("constraint", "constraint", ""), ("seeds", "seeds", "d"),
                        ("rel_l2", "rel L2 (median)", ".2e"), ("rel_l2_min", "min", ".2e"),

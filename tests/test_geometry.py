@@ -390,3 +390,31 @@ def test_fields_normal_derivative_in_space_time_ignores_time():
     pts = cond.sample(st, 100, "sobol", np.random.default_rng(0))
     f = _fields_of(lambda x: (x[:, 0] ** 2 + x[:, 1] ** 2) * (1 + x[:, 2]), prob, pts, prob.requests["cond0"])
     assert isinstance(f, Fields) and cond.residuals(f, prob.p)[0].abs().max() < 1e-12
+
+
+def test_refined_domain_crowds_its_points_near_the_spot_and_keeps_the_rest():
+    from pinnlab.geometry.refine import Refined
+    base = Polygon(L_VERTICES)
+    g = Refined(base, at=(0, 0), radius=0.25, share=0.2)
+    n = 20000
+    pts = g.sample(n, "sobol", np.random.default_rng(0))
+    assert pts.shape == (n, 2) and in_lshape(pts).all()
+    r = np.hypot(*pts.T)
+    # the near share plus the uniform rest's: the 3/4 disk of radius 0.25 is 3π/4·0.0625 of the L's area 3
+    expected = 0.2 + 0.8 * (0.75 * math.pi * 0.25**2) / 3
+    assert abs((r < 0.25).mean() - expected) < 0.01
+    # uniform in area within the spot: a quarter of its points within half its radius
+    near = r[r < 0.25]
+    assert abs((near < 0.125).mean() - 0.25) < 0.03
+    assert g.parts == base.parts and abs(g.area() - 3.0) < 1e-9 and g.names == base.names
+    b = g.sample_boundary(600, "sobol", np.random.default_rng(0))
+    assert np.allclose(g.normals(b), base.normals(b))
+
+
+@pytest.mark.parametrize("kwargs, needle", [(dict(at=(0, 0), radius=0.2, share=1.0), "share"),
+                                            (dict(at=(0, 0), radius=0.0, share=0.2), "radius"),
+                                            (dict(at=(5, 5), radius=0.2, share=0.2), "is empty")])
+def test_refined_domain_refuses_bad_settings(kwargs, needle):
+    from pinnlab.geometry.refine import Refined
+    with pytest.raises(pl.ProblemError, match=needle):
+        Refined(Polygon(L_VERTICES), **kwargs)

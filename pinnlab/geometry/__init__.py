@@ -12,6 +12,7 @@ from .cloud import PointCloud
 from .csg import Difference, Intersection, Union
 from .distance import distance_constraint
 from .mesh import PointSet, evaluation_points
+from .refine import Refined
 from .sampling import SAMPLERS, TIME, unit_sample
 from .shapes import Disk, Ellipse, Polygon
 from .spacetime import SpaceTime, SpaceTimeGeometry
@@ -24,4 +25,4 @@ def Rectangle(lo: tuple[float, float], hi: tuple[float, float]) -> Box:
 
 __all__ = ["Geometry", "Piece", "Box", "Interval", "Rectangle", "Disk", "Ellipse", "Polygon", "PointCloud",
            "Union", "Difference", "Intersection", "SpaceTime", "SpaceTimeGeometry", "distance_constraint",
-           "PointSet", "evaluation_points", "SAMPLERS", "TIME", "unit_sample"]
+           "PointSet", "evaluation_points", "Refined", "SAMPLERS", "TIME", "unit_sample"]
