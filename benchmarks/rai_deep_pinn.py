@@ -29,40 +29,7 @@ from _common import output_file, parser, positive_int, setup, table, write_json 
 
 import pinnlab as pl  # noqa: E402
 import pinnlab.solvers.rai  # noqa: E402,F401  (registers --solver rai)
-from pinnlab.layers import register_layer  # noqa: E402
-from pinnlab.layers.activations import ACTIVATIONS  # noqa: E402
-from pinnlab.layers.init import init_weight, xavier_default  # noqa: E402
 from pinnlab.registry import get_problem  # noqa: E402
-
-
-class Skip(nn.Module):
-    """``h + act(W h + b)`` where the widths agree (a residual block), else a dense layer."""
-
-    def __init__(self, n_in: int, n_out: int, act, init=None):
-        super().__init__()
-        self.linear, self.activation, self.skip = nn.Linear(n_in, n_out), act, n_in == n_out
-        init_weight(self.linear.weight, init, xavier_default)
-        nn.init.zeros_(self.linear.bias)
-
-    def forward(self, h):
-        out = self.activation.forward(self.linear(h))
-        return h + out if self.skip else out
-
-    def forward_jet(self, jet):
-        from pinnlab.jets import apply, linear
-        out = apply(linear(jet, self.linear.weight, self.linear.bias), self.activation)
-        return jet + out if self.skip else out
-
-
-def _skip_factory(act):
-    def make(n_in: int, n_out: int, first: bool = False, init=None) -> nn.Module:
-        return Skip(n_in, n_out, act, init)
-    return make
-
-
-for _act in ("sigmoid", "tanh"):
-    register_layer(f"skip-{_act}", _skip_factory(ACTIVATIONS[_act]),
-                   doc=f"residual block h + {_act}(W h + b) (benchmarks/rai_deep_pinn.py)")
 
 # the RAI variant measured best on the deep sigmoid PINN (docs/rai.md), then its warm start for plain training
 RAI_OPTS = {"state_scale": 20.0, "lam_end": 1e4}
@@ -81,6 +48,12 @@ METHODS = {
     "rai-sum": {"solver": "rai", "options": {**RAI_OPTS, "reduction": "sum"}},
     "rai-resync": {"solver": "rai", "options": {**RAI_OPTS, "resync": 50}},
     "rai-gap": {"solver": "rai", "options": {**RAI_OPTS, "gap": 1.0}},
+    "rai-alternating": {"solver": "rai", "options": {**RAI_OPTS, "update": "alternating"}},
+    # the fix for free partials: only a state's value is free, its partials come through the layer
+    "rai-value": {"solver": "rai", "options": {**RAI_OPTS, "free": "value"}},
+    "rai-value-const": {"solver": "rai", "options": {"state_scale": 20.0, "free": "value"}},
+    "rai-value-then-plain": {"solver": "rai", "options": {**RAI_OPTS, "free": "value"}, "then_lr": 1e-3,
+                             "fraction": 0.5},
 }
 DEFAULT_METHODS = ["plain", "skip", "rai", "rai-then-plain"]
 
@@ -114,8 +87,9 @@ def _run(problem: str, cfg: pl.SolveConfig, out: Path, budget: float | None) -> 
 def one(problem: str, layer: str, depth: int, width: int, seed: int, method: str, steps: int, lr: float,
         budget: float | None, work: Path, options: dict | None = None) -> dict:
     m = METHODS[method]
-    kind = f"skip-{layer}" if m.get("skip") else layer
-    base = dict(layer=kind, width=width, depth=depth, seed=seed, lbfgs_steps=0, lr=lr, compile="off",
+    # the skip network: pinnlab's residual layer kind, h + act(W h + b), with this activation
+    kind = dict(layer="residual", layer_options={"activation": layer}) if m.get("skip") else dict(layer=layer)
+    base = dict(**kind, width=width, depth=depth, seed=seed, lbfgs_steps=0, lr=lr, compile="off",
                 checkpoint_every=10 ** 6, eval_every=10 ** 6)
     tag = f"{problem}-{layer}-{depth}-{seed}-{method}-{time.monotonic_ns()}"
     frac = m.get("fraction", 1.0)
