@@ -209,6 +209,8 @@ def main(argv=None) -> None:
     p.add_argument("--width", type=positive_int, default=100, help="hidden width (default 100)")
     p.add_argument("--variants", default=None, help=f"comma-separated, from {','.join(VARIANTS)}")
     p.add_argument("--fig", type=output_file, default=None, help="decision-landscape figure (default runs/rai_moons.png)")
+    p.add_argument("--fig-variants", default=None,
+                   help="comma-separated variants drawn in the figure (default: plain, rai and the best RAI variant)")
     p.add_argument("--log-every", type=positive_int, default=250, help="iterations between history points")
     p.add_argument("--resume", action="store_true", help="reuse the finished runs recorded in --json")
     p.add_argument("--models", type=Path, default=Path("runs/rai_moons_models"),
@@ -280,7 +282,8 @@ def main(argv=None) -> None:
         print(f"best RAI variant: {best['variant']}")
     write_json(args.json, out)
     fig_path = args.fig or Path("runs/rai_moons.png")
-    shown = {k: fig_models[k] for k in ("plain", "rai", best["variant"] if best else "rai") if k in fig_models}
+    drawn = args.fig_variants.split(",") if args.fig_variants else ("plain", "rai", best["variant"] if best else "rai")
+    shown = {k: fig_models[k] for k in drawn if k in fig_models}
     if shown:
         figure(shown, x, y, fig_path, 0)
 
