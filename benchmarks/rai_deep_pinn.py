@@ -36,6 +36,8 @@ RAI_OPTS = {"state_scale": 20.0, "lam_end": 1e4}
 METHODS = {
     "plain": {"solver": "pinn"},
     "skip": {"solver": "pinn", "skip": True},
+    # residual branches scaled by 1/sqrt(depth): the sum of depth branches keeps its scale
+    "skip-scaled": {"solver": "pinn", "skip": True, "scaled": True},
     "rai": {"solver": "rai", "options": RAI_OPTS},
     "rai-then-plain": {"solver": "rai", "options": RAI_OPTS, "then_lr": 1e-3, "fraction": 0.5},
     # one option at a time (--methods), for the options table of docs/rai.md
@@ -85,12 +87,13 @@ def _run(problem: str, cfg: pl.SolveConfig, out: Path, budget: float | None) -> 
 
 
 def one(problem: str, layer: str, depth: int, width: int, seed: int, method: str, steps: int, lr: float,
-        budget: float | None, work: Path, options: dict | None = None) -> dict:
+        budget: float | None, work: Path, options: dict | None = None, points: int | None = None) -> dict:
     m = METHODS[method]
     # the skip network: pinnlab's residual layer kind, h + act(W h + b), with this activation
-    kind = dict(layer="residual", layer_options={"activation": layer}) if m.get("skip") else dict(layer=layer)
+    alpha = {"alpha": depth ** -0.5} if m.get("scaled") else {}
+    kind = dict(layer="residual", layer_options={"activation": layer, **alpha}) if m.get("skip") else dict(layer=layer)
     base = dict(**kind, width=width, depth=depth, seed=seed, lbfgs_steps=0, lr=lr, compile="off",
-                checkpoint_every=10 ** 6, eval_every=10 ** 6)
+                checkpoint_every=10 ** 6, eval_every=10 ** 6, **({"points": points} if points else {}))
     tag = f"{problem}-{layer}-{depth}-{seed}-{method}-{time.monotonic_ns()}"
     frac = m.get("fraction", 1.0)
     first_budget = budget * frac if budget else None
@@ -127,6 +130,8 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=positive_int, default=3)
     p.add_argument("--steps", type=positive_int, default=2000, help="plain training's Adam steps: the time budget")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--points", type=positive_int, default=None,
+                   help="collocation points (default: each problem's recipe; fewer make a deep sweep affordable)")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"from {','.join(METHODS)}")
     p.add_argument("--batch-depth", type=int, default=32, help="depth of the full- vs mini-batch RAI comparison (0: none)")
     p.add_argument("--batch-epochs", type=positive_int, default=1000, help="epochs of that comparison")
@@ -163,10 +168,11 @@ def main(argv=None) -> None:
             for layer in args.layers.split(","):
                 for depth in (int(d) for d in args.depths.split(",")):
                     for seed in range(args.seeds):
-                        plain = one(problem, layer, depth, args.width, seed, "plain", args.steps, args.lr, None, work)
+                        plain = one(problem, layer, depth, args.width, seed, "plain", args.steps, args.lr, None, work,
+                                    points=args.points)
                         budget = plain["seconds"]
-                        runs = [plain] + [one(problem, layer, depth, args.width, seed, m, args.steps, args.lr, budget, work)
-                                          for m in methods if m != "plain"]
+                        runs = [plain] + [one(problem, layer, depth, args.width, seed, m, args.steps, args.lr, budget, work,
+                                              points=args.points) for m in methods if m != "plain"]
                         for r in runs:
                             r["budget_s"] = budget
                             print(f"{problem} {layer:8s} depth {depth:3d} seed {seed} {r['method']:15s} rel L2 "
