@@ -57,7 +57,7 @@ METHODS = {
     "rai-value-then-plain": {"solver": "rai", "options": {**RAI_OPTS, "free": "value"}, "then_lr": 1e-3,
                              "fraction": 0.5},
 }
-DEFAULT_METHODS = ["plain", "skip", "rai", "rai-then-plain"]
+DEFAULT_METHODS = ["plain", "skip", "skip-scaled", "rai", "rai-then-plain"]
 
 
 def plain_rel_l2(net: nn.Module, problem) -> float:
@@ -128,6 +128,8 @@ def main(argv=None) -> None:
     p.add_argument("--depths", default="4,16,32", help="hidden layers (default 4,16,32)")
     p.add_argument("--width", type=positive_int, default=20)
     p.add_argument("--seeds", type=positive_int, default=3)
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="start at this seed (more seeds later in another process, summarised with --merge)")
     p.add_argument("--steps", type=positive_int, default=2000, help="plain training's Adam steps: the time budget")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--points", type=positive_int, default=None,
@@ -167,7 +169,7 @@ def main(argv=None) -> None:
         for problem in [] if args.batch_only else args.problems.split(","):
             for layer in args.layers.split(","):
                 for depth in (int(d) for d in args.depths.split(",")):
-                    for seed in range(args.seeds):
+                    for seed in range(args.first_seed, args.seeds):
                         plain = one(problem, layer, depth, args.width, seed, "plain", args.steps, args.lr, None, work,
                                     points=args.points)
                         budget = plain["seconds"]
