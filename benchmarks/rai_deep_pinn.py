@@ -29,46 +29,15 @@ from _common import output_file, parser, positive_int, setup, table, write_json 
 
 import pinnlab as pl  # noqa: E402
 import pinnlab.solvers.rai  # noqa: E402,F401  (registers --solver rai)
-from pinnlab.layers import register_layer  # noqa: E402
-from pinnlab.layers.activations import ACTIVATIONS  # noqa: E402
-from pinnlab.layers.init import init_weight, xavier_default  # noqa: E402
 from pinnlab.registry import get_problem  # noqa: E402
-
-
-class Skip(nn.Module):
-    """``h + act(W h + b)`` where the widths agree (a residual block), else a dense layer."""
-
-    def __init__(self, n_in: int, n_out: int, act, init=None):
-        super().__init__()
-        self.linear, self.activation, self.skip = nn.Linear(n_in, n_out), act, n_in == n_out
-        init_weight(self.linear.weight, init, xavier_default)
-        nn.init.zeros_(self.linear.bias)
-
-    def forward(self, h):
-        out = self.activation.forward(self.linear(h))
-        return h + out if self.skip else out
-
-    def forward_jet(self, jet):
-        from pinnlab.jets import apply, linear
-        out = apply(linear(jet, self.linear.weight, self.linear.bias), self.activation)
-        return jet + out if self.skip else out
-
-
-def _skip_factory(act):
-    def make(n_in: int, n_out: int, first: bool = False, init=None) -> nn.Module:
-        return Skip(n_in, n_out, act, init)
-    return make
-
-
-for _act in ("sigmoid", "tanh"):
-    register_layer(f"skip-{_act}", _skip_factory(ACTIVATIONS[_act]),
-                   doc=f"residual block h + {_act}(W h + b) (benchmarks/rai_deep_pinn.py)")
 
 # the RAI variant measured best on the deep sigmoid PINN (docs/rai.md), then its warm start for plain training
 RAI_OPTS = {"state_scale": 20.0, "lam_end": 1e4}
 METHODS = {
     "plain": {"solver": "pinn"},
     "skip": {"solver": "pinn", "skip": True},
+    # residual branches scaled by 1/sqrt(depth): the sum of depth branches keeps its scale
+    "skip-scaled": {"solver": "pinn", "skip": True, "scaled": True},
     "rai": {"solver": "rai", "options": RAI_OPTS},
     "rai-then-plain": {"solver": "rai", "options": RAI_OPTS, "then_lr": 1e-3, "fraction": 0.5},
     # one option at a time (--methods), for the options table of docs/rai.md
@@ -81,8 +50,14 @@ METHODS = {
     "rai-sum": {"solver": "rai", "options": {**RAI_OPTS, "reduction": "sum"}},
     "rai-resync": {"solver": "rai", "options": {**RAI_OPTS, "resync": 50}},
     "rai-gap": {"solver": "rai", "options": {**RAI_OPTS, "gap": 1.0}},
+    "rai-alternating": {"solver": "rai", "options": {**RAI_OPTS, "update": "alternating"}},
+    # the fix for free partials: only a state's value is free, its partials come through the layer
+    "rai-value": {"solver": "rai", "options": {**RAI_OPTS, "free": "value"}},
+    "rai-value-const": {"solver": "rai", "options": {"state_scale": 20.0, "free": "value"}},
+    "rai-value-then-plain": {"solver": "rai", "options": {**RAI_OPTS, "free": "value"}, "then_lr": 1e-3,
+                             "fraction": 0.5},
 }
-DEFAULT_METHODS = ["plain", "skip", "rai", "rai-then-plain"]
+DEFAULT_METHODS = ["plain", "skip", "skip-scaled", "rai", "rai-then-plain"]
 
 
 def plain_rel_l2(net: nn.Module, problem) -> float:
@@ -112,11 +87,13 @@ def _run(problem: str, cfg: pl.SolveConfig, out: Path, budget: float | None) -> 
 
 
 def one(problem: str, layer: str, depth: int, width: int, seed: int, method: str, steps: int, lr: float,
-        budget: float | None, work: Path, options: dict | None = None) -> dict:
+        budget: float | None, work: Path, options: dict | None = None, points: int | None = None) -> dict:
     m = METHODS[method]
-    kind = f"skip-{layer}" if m.get("skip") else layer
-    base = dict(layer=kind, width=width, depth=depth, seed=seed, lbfgs_steps=0, lr=lr, compile="off",
-                checkpoint_every=10 ** 6, eval_every=10 ** 6)
+    # the skip network: pinnlab's residual layer kind, h + act(W h + b), with this activation
+    alpha = {"alpha": depth ** -0.5} if m.get("scaled") else {}
+    kind = dict(layer="residual", layer_options={"activation": layer, **alpha}) if m.get("skip") else dict(layer=layer)
+    base = dict(**kind, width=width, depth=depth, seed=seed, lbfgs_steps=0, lr=lr, compile="off",
+                checkpoint_every=10 ** 6, eval_every=10 ** 6, **({"points": points} if points else {}))
     tag = f"{problem}-{layer}-{depth}-{seed}-{method}-{time.monotonic_ns()}"
     frac = m.get("fraction", 1.0)
     first_budget = budget * frac if budget else None
@@ -151,8 +128,12 @@ def main(argv=None) -> None:
     p.add_argument("--depths", default="4,16,32", help="hidden layers (default 4,16,32)")
     p.add_argument("--width", type=positive_int, default=20)
     p.add_argument("--seeds", type=positive_int, default=3)
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="start at this seed (more seeds later in another process, summarised with --merge)")
     p.add_argument("--steps", type=positive_int, default=2000, help="plain training's Adam steps: the time budget")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--points", type=positive_int, default=None,
+                   help="collocation points (default: each problem's recipe; fewer make a deep sweep affordable)")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"from {','.join(METHODS)}")
     p.add_argument("--batch-depth", type=int, default=32, help="depth of the full- vs mini-batch RAI comparison (0: none)")
     p.add_argument("--batch-epochs", type=positive_int, default=1000, help="epochs of that comparison")
@@ -188,11 +169,12 @@ def main(argv=None) -> None:
         for problem in [] if args.batch_only else args.problems.split(","):
             for layer in args.layers.split(","):
                 for depth in (int(d) for d in args.depths.split(",")):
-                    for seed in range(args.seeds):
-                        plain = one(problem, layer, depth, args.width, seed, "plain", args.steps, args.lr, None, work)
+                    for seed in range(args.first_seed, args.seeds):
+                        plain = one(problem, layer, depth, args.width, seed, "plain", args.steps, args.lr, None, work,
+                                    points=args.points)
                         budget = plain["seconds"]
-                        runs = [plain] + [one(problem, layer, depth, args.width, seed, m, args.steps, args.lr, budget, work)
-                                          for m in methods if m != "plain"]
+                        runs = [plain] + [one(problem, layer, depth, args.width, seed, m, args.steps, args.lr, budget, work,
+                                              points=args.points) for m in methods if m != "plain"]
                         for r in runs:
                             r["budget_s"] = budget
                             print(f"{problem} {layer:8s} depth {depth:3d} seed {seed} {r['method']:15s} rel L2 "

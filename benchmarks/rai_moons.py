@@ -26,7 +26,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import output_file, parser, positive_int, setup, table, write_json  # noqa: E402
 
-from pinnlab.rai import RAI, FlatRprop, RowAdam, Schedule  # noqa: E402
+from pinnlab.rai import RAI, FlatRprop, RowAdam, Schedule, trained_block  # noqa: E402
 
 TRAIN_STATE, TEST_STATE = 42, 7
 
@@ -47,6 +47,7 @@ class Variant:
     optim: str = "rprop"         # rprop (lr 0.1) or adam
     lr: float = 0.1
     plain_lr: float = 0.1        # Rprop's first step size in plain training (the plain variant, or after RAI)
+    update: str = "joint"        # joint: one optimiser step on weights and states; alternating: states, then weights
 
 
 VARIANTS = {v.name: v for v in [
@@ -59,6 +60,10 @@ VARIANTS = {v.name: v for v in [
     Variant("rai-resync", "states re-synchronised from the plain forward every 1000 steps", resync=1000),
     Variant("rai-gap", "plus a gap penalty mean((plain out - aux out)^2), weight 1", gap=1.0),
     Variant("rai-adam", "Adam lr 1e-3 instead of Rprop", optim="adam", lr=1e-3),
+    Variant("rai-alternating", "the reference, alternating: odd steps the states only, even steps the weights only",
+            update="alternating"),
+    Variant("rai-alternating-then-plain", "alternating RAI for 30% of the iterations, then plain Rprop lr 1e-3",
+            update="alternating", rai_fraction=0.3, plain_lr=1e-3),
     Variant("rai-then-plain", "RAI for 30% of the iterations, then plain Rprop lr 1e-3", rai_fraction=0.3,
             plain_lr=1e-3),
     Variant("rai-ramp-then-plain", "λ rising 1 -> 1e4 for 30% of the iterations, then plain Rprop lr 1e-3",
@@ -113,9 +118,12 @@ def train(v: Variant, model: nn.Sequential, x, y, iters: int, log_every: int) ->
     if rai_iters:
         rai = RAI(model, len(x), layers=v.layers)
         rai.sync(x)
-        opt = _optimizer(v, rai.parameters())
+        # joint: one optimiser on weights and states; alternating: one per block, each with its own state
+        opts = ({"all": _optimizer(v, rai.parameters())} if v.update == "joint" else
+                {k: _optimizer(v, g) for k, g in rai.parameter_groups().items()})
         lam = Schedule(v.lam, v.lam_end, rai_iters)
         for i in range(rai_iters):
+            opt = opts[trained_block(v.update, i + 1)]
             opt.zero_grad(set_to_none=False)
             aux = rai.aux(x)
             task = bce(aux.output, y)
@@ -129,7 +137,7 @@ def train(v: Variant, model: nn.Sequential, x, y, iters: int, log_every: int) ->
                 rai.sync(x)
             if (i + 1) % log_every == 0:
                 history.append([i + 1, *evaluate(model, x, y), objective])
-        del rai, opt
+        del rai, opt, opts
     if iters > rai_iters:
         opt = FlatRprop(model.parameters(), lr=v.plain_lr, compile=True)
         for i in range(rai_iters, iters):
@@ -201,6 +209,8 @@ def main(argv=None) -> None:
     p.add_argument("--width", type=positive_int, default=100, help="hidden width (default 100)")
     p.add_argument("--variants", default=None, help=f"comma-separated, from {','.join(VARIANTS)}")
     p.add_argument("--fig", type=output_file, default=None, help="decision-landscape figure (default runs/rai_moons.png)")
+    p.add_argument("--fig-variants", default=None,
+                   help="comma-separated variants drawn in the figure (default: plain, rai and the best RAI variant)")
     p.add_argument("--log-every", type=positive_int, default=250, help="iterations between history points")
     p.add_argument("--resume", action="store_true", help="reuse the finished runs recorded in --json")
     p.add_argument("--models", type=Path, default=Path("runs/rai_moons_models"),
@@ -272,7 +282,8 @@ def main(argv=None) -> None:
         print(f"best RAI variant: {best['variant']}")
     write_json(args.json, out)
     fig_path = args.fig or Path("runs/rai_moons.png")
-    shown = {k: fig_models[k] for k in ("plain", "rai", best["variant"] if best else "rai") if k in fig_models}
+    drawn = args.fig_variants.split(",") if args.fig_variants else ("plain", "rai", best["variant"] if best else "rai")
+    shown = {k: fig_models[k] for k in drawn if k in fig_models}
     if shown:
         figure(shown, x, y, fig_path, 0)
 

@@ -33,6 +33,8 @@ KINDS = [
     ("auto", {"sign": "soft"}),
     ("laaf", {}),
     ("laaf", {"mode": "layer", "n": 5.0}),
+    ("residual", {}),
+    ("residual", {"activation": "sigmoid", "alpha": 0.5}),
 ]
 ORDER_3 = {"u": {(0,), (1,), (0, 0), (0, 1), (1, 1), (0, 0, 0), (0, 0, 1), (0, 1, 1), (1, 1, 1)},
            "v": {(0, 0, 1), (1, 1)}}
@@ -439,3 +441,16 @@ def test_layer_norm_stays_regular_at_the_domain_centre(layer):
     x = torch.tensor([[0.0], [0.01], [0.5]], dtype=torch.float64, requires_grad=True)
     (ux,) = torch.autograd.grad(net(x).sum(), x)
     assert ux.abs().max() < 100, ux.squeeze().tolist()
+
+
+def test_residual_layer_adds_its_input_where_the_widths_agree():
+    torch.manual_seed(0)
+    net = pl.Net(1, 1, width=5, depth=3, layer="residual", activation="sigmoid", alpha=0.3).double()
+    h = torch.randn(4, 5, dtype=torch.float64)
+    block = net.hidden[1]
+    want = h + 0.3 * torch.sigmoid(h @ block.linear.weight.T + block.linear.bias)
+    torch.testing.assert_close(block(h), want, rtol=1e-14, atol=0)
+    x = torch.randn(4, 1, dtype=torch.float64)  # the first layer (1 -> 5) has no skip
+    torch.testing.assert_close(net.hidden[0](x), torch.sigmoid(net.hidden[0].linear(x)), rtol=1e-14, atol=0)
+    with pytest.raises(pl.ConfigError, match="activation"):
+        pl.Net(1, 1, width=5, depth=2, layer="residual", activation="swish2")

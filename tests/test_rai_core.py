@@ -218,3 +218,44 @@ def test_lambda_schedule():
     assert Schedule(2.0)(7) == 2.0
     with pytest.raises(ConfigError):
         Schedule(0.0)
+
+
+def test_value_only_states_push_partials_through_the_layers_against_autograd():
+    # free="value": a state's value is free, its partials are the stage's from the previous state's jet.
+    # Reference: autograd through pred + (value - pred).detach() (that value, the stage's derivatives)
+    torch.manual_seed(5)
+    net = Net(1, 1, width=5, depth=3, layer="tanh").double()
+    plan = plan_for(1, [(0, 0)])
+    x = torch.linspace(-1, 1, 7, dtype=torch.float64)[:, None]
+    chain = net_chain(net)
+    tables = StateTables(7, chain.widths, 1, dtype=torch.float64)
+    sync_states(chain, tables, Jet.input(x, plan))
+    assert aux_forward(chain, tables, Jet.input(x, plan), free="value").consistency.item() == 0.0
+    with torch.no_grad():
+        for t in tables.tables:
+            t.add_(0.2 * torch.randn_like(t))
+    aux = aux_forward(chain, tables, Jet.input(x, plan), free="value")
+    xr = x.clone().requires_grad_(True)
+    h, mism = xr, []
+    for t, stage in enumerate(chain.stages):
+        pred = stage(h, xr)
+        mism.append((tables.tables[t] - pred).square().mean())
+        h = pred + (tables.tables[t] - pred).detach()
+    u = chain.tail(h, xr)
+    ux, = torch.autograd.grad(u.sum(), xr, create_graph=True)
+    uxx, = torch.autograd.grad(ux.sum(), xr)
+    for idx, ref in {(): u, (0,): ux, (0, 0): uxx}.items():
+        assert torch.allclose(aux.output.partial(idx), ref, rtol=1e-10, atol=1e-12), idx
+    assert aux.consistency.item() == pytest.approx(sum(m.item() for m in mism), rel=1e-12)  # values only
+
+
+def test_alternating_blocks_and_the_wrappers_groups():
+    from pinnlab.rai import trained_block
+    assert [trained_block("joint", s) for s in (1, 2)] == ["all", "all"]
+    assert [trained_block("alternating", s) for s in (1, 2, 3)] == ["states", "weights", "states"]
+    with pytest.raises(ConfigError, match="alternating"):
+        trained_block("both", 1)
+    rai = RAI(_mlp(), 5)
+    g = rai.parameter_groups()
+    assert {id(p) for p in g["weights"]} | {id(p) for p in g["states"]} == {id(p) for p in rai.parameters()}
+    assert not {id(p) for p in g["weights"]} & {id(p) for p in g["states"]}

@@ -97,7 +97,9 @@ def test_cli_solve_compare_report_and_plot(tmp_path):
 
 
 @pytest.mark.parametrize("stop_at,opts", [(20, {"batch": 10, "resync": 9, "lam_end": 10.0}),
-                                          (33, {"lbfgs": "plain", "gap": 0.5})], ids=["adam-batches", "inside-lbfgs"])
+                                          (33, {"lbfgs": "plain", "gap": 0.5}),
+                                          (21, {"update": "alternating", "free": "value", "batch": 10})],
+                         ids=["adam-batches", "inside-lbfgs", "alternating-value"])
 def test_a_resumed_rai_run_is_bit_identical(tmp_path, stop_at, opts):
     cfg = pl.SolveConfig(**BASE, steps=30, lbfgs_steps=20, resample_every=7, options=opts)
     full = pl.solve("poisson1d", cfg, out=tmp_path / "full")
@@ -161,3 +163,34 @@ def test_autograd_derivatives_are_refused():
     cfg = pl.SolveConfig(**{**BASE, "derivatives": "autograd"}).resolved(problem.recipe)
     with pytest.raises(ConfigError, match="jets"):
         rai_solver.check_config(problem, cfg)
+
+
+def test_alternating_steps_move_the_states_then_the_weights():
+    task = _task(rai_solver.make_task, options={"update": "alternating"})
+    params = task.parameters()
+    states = {id(p) for t in task.tables for p in t.parameters()}
+    assert states and len(states) < len(params)
+    with torch.no_grad():  # off the plain forward: every table has a gradient
+        for t in task.tables[0].tables:
+            t.add_(0.01)
+    opt = torch.optim.Adam(params, lr=0.01)  # the trainer's Adam: a parameter without a gradient stays put
+    mode = task.step_mode("adam")
+    for step in range(1, 5):
+        before = [p.detach().clone() for p in params]
+        mode.loss_and_grads(lambda terms: sum(terms.values()))
+        opt.step()
+        moved = {id(p) for p, b in zip(params, before) if not torch.equal(p.detach(), b)}
+        if step % 2:  # odd steps: the states only (every table of the residual set moves)
+            assert moved <= states and {id(p) for p in task.tables[0].parameters()} <= moved, step
+        else:         # even steps: the weights only, all of them
+            assert moved == {id(p) for p in params} - states, step
+    # the joint default moves both in one step
+    task = _task(rai_solver.make_task)
+    params = task.parameters()
+    with torch.no_grad():
+        for t in task.tables[0].tables:
+            t.add_(0.01)
+    opt, before = torch.optim.Adam(params, lr=0.01), [p.detach().clone() for p in params]
+    task.step_mode("adam").loss_and_grads(lambda terms: sum(terms.values()))
+    opt.step()
+    assert all(not torch.equal(p.detach(), b) for p, b in zip(task.net.parameters(), before))

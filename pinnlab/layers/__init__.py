@@ -96,4 +96,4 @@ def _load_builtin() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from . import auto, dense, laaf, sine, yat  # noqa: F401  (each registers its kinds)
+        from . import auto, dense, laaf, residual, sine, yat  # noqa: F401  (each registers its kinds)

@@ -6,9 +6,21 @@ layers; :class:`RowAdam` updates only the rows a mini-batch read. See docs/rai.m
 """
 
 from .chain import Chain, net_chain, sequential_chain
-from .core import AuxPass, Schedule, StateTables, aux_forward, mismatch, state_memory, sync_states
+from .core import (
+                   FREE,
+                   UPDATES,
+                   AuxPass,
+                   Schedule,
+                   StateTables,
+                   aux_forward,
+                   mismatch,
+                   state_memory,
+                   sync_states,
+                   trained_block,
+)
 from .optim import FlatRprop, RowAdam
 from .wrap import RAI
 
-__all__ = ["RAI", "AuxPass", "Chain", "FlatRprop", "RowAdam", "Schedule", "StateTables", "aux_forward", "mismatch",
-           "net_chain", "sequential_chain", "state_memory", "sync_states"]
+__all__ = ["RAI", "FREE", "UPDATES", "AuxPass", "Chain", "FlatRprop", "RowAdam", "Schedule", "StateTables",
+           "aux_forward", "mismatch",
+           "net_chain", "sequential_chain", "state_memory", "sync_states", "trained_block"]

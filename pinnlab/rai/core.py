@@ -24,6 +24,18 @@ from ..jets import Jet
 from .chain import Chain
 
 REDUCTIONS = ("mean", "sum")
+UPDATES = ("joint", "alternating")
+FREE = ("jet", "value")
+
+
+def trained_block(update: str, step: int) -> str:
+    """What RAI step ``step`` (1-based) moves: ``"all"`` (joint updates), or, alternating, the states on
+    odd steps and the weights on even ones (block-coordinate descent: each block sees the other fixed)."""
+    if update not in UPDATES:
+        raise ConfigError(f"RAI update {update!r} is not valid (allowed: {', '.join(UPDATES)})")
+    if update == "joint":
+        return "all"
+    return "states" if step % 2 else "weights"
 
 
 def _full(c, like: torch.Tensor) -> torch.Tensor:
@@ -145,15 +157,27 @@ class AuxPass:
 
 
 def aux_forward(chain: Chain, tables: StateTables, x, ids: torch.Tensor | None = None, *, sparse: bool = False,
-                reduction: str = "mean", weights: Sequence[float] | None = None) -> AuxPass:
-    """The auxiliary pass at points ``x`` (rows ``ids`` of the tables; all rows, in order, when None)."""
+                reduction: str = "mean", weights: Sequence[float] | None = None, free: str = "jet") -> AuxPass:
+    """The auxiliary pass at points ``x`` (rows ``ids`` of the tables; all rows, in order, when None).
+
+    ``free="value"`` (jets only; the tables then hold one component): only a state's value is free; its
+    partials are the stage's, pushed through from the previous state's jet. They then depend on every
+    weight below, as in the plain network, and the residual cannot be met by free numbers.
+    """
     if reduction not in REDUCTIONS:
         raise ConfigError(f"RAI reduction {reduction!r} is not valid (allowed: {', '.join(REDUCTIONS)})")
+    if free not in FREE:
+        raise ConfigError(f"RAI free {free!r} is not valid (allowed: {', '.join(FREE)})")
     h, mism = x, []
     for t, stage in enumerate(chain.stages):
         pred = stage(h, x)
-        state = tables.state(t, pred, ids, sparse)
-        mism.append(mismatch(state, pred, reduction, weights))
+        if free == "value" and isinstance(pred, Jet):
+            value = tables.read(t, ids, sparse)[0]
+            state = type(pred)([value, *pred.comps[1:]], pred.plan)
+            mism.append(mismatch(value, pred.comps[0], reduction))
+        else:
+            state = tables.state(t, pred, ids, sparse)
+            mism.append(mismatch(state, pred, reduction, weights))
         h = state
     return AuxPass(chain.tail(h, x), mism)
 
@@ -164,7 +188,7 @@ def sync_states(chain: Chain, tables: StateTables, x, ids: torch.Tensor | None =
     resampled points): the auxiliary path then equals the plain network there."""
     _, cuts = chain.plain(x, keep=True)
     for t, h in enumerate(cuts):
-        tables.write(t, components(h), ids)
+        tables.write(t, components(h)[:tables.n_comps], ids)  # a value-only table keeps the value
 
 
 class Schedule:
@@ -184,5 +208,6 @@ class Schedule:
         return self.start * (self.end / self.start) ** f
 
 
-__all__ = ["AuxPass", "REDUCTIONS", "Schedule", "StateTables", "aux_forward", "components", "mismatch",
+__all__ = ["AuxPass", "FREE", "REDUCTIONS", "UPDATES", "Schedule", "trained_block", "StateTables", "aux_forward",
+           "components", "mismatch",
            "state_memory", "sync_states"]

@@ -6,7 +6,8 @@
     loss = task(aux.output, y) + lam * aux.consistency
     rai(x_new)                              # always the plain network
 
-``rai.parameters()`` holds the model's weights and the state tables, so one optimiser trains both.
+``rai.parameters()`` holds the model's weights and the state tables, so one optimiser trains both
+(joint updates); ``rai.parameter_groups()`` gives them apart, for alternating updates.
 Mini-batches pass their point ids: ``rai.aux(x[ids], ids)`` reads (and, through the gradient,
 updates) only those rows.
 """
@@ -69,6 +70,11 @@ class RAI(nn.Module):
         """The auxiliary path at ``x`` (rows ``ids``): its output and the per-layer mismatches."""
         return aux_forward(self.chain, self.states, x, ids, sparse=self.sparse and ids is not None,
                            reduction=self.reduction)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """The network's weights and the state tables apart, for alternating updates (one optimiser each,
+        stepped as :func:`~.core.trained_block` says)."""
+        return {"weights": list(self.model.parameters()), "states": list(self.states.parameters())}
 
     def state_memory(self) -> dict:
         """Cuts, widths, points, components and bytes of the state tables."""

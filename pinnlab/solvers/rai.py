@@ -21,7 +21,19 @@ from ..errors import ConfigError
 from ..fields import Fields, close_under_prefixes
 from ..jets import Jet, plan_for
 from ..problem import Problem
-from ..rai import AuxPass, RowAdam, Schedule, StateTables, aux_forward, net_chain, state_memory, sync_states
+from ..rai import (
+    FREE,
+    UPDATES,
+    AuxPass,
+    RowAdam,
+    Schedule,
+    StateTables,
+    aux_forward,
+    net_chain,
+    state_memory,
+    sync_states,
+    trained_block,
+)
 from .base import EagerStep, Model, Points, StepMode, Terms
 from .pinn import PinnTask, build_net
 from .pinn import check_config as pinn_check_config
@@ -54,6 +66,12 @@ OPTIONS: dict[str, SolverOption] = {
                         "weight of the gap between the plain network's fields and the auxiliary path's"),
     "batch": SolverOption(int, 0, lambda v: v >= 0, "an integer >= 0",
                           "collocation points per Adam step (0: all); each epoch visits every point once"),
+    "update": SolverOption(str, "joint", lambda v: v in UPDATES, ", ".join(UPDATES),
+                           "Adam steps move weights and states together (joint, as the reference), or alternate: "
+                           "odd steps the states only, even steps the weights only (L-BFGS stays joint)"),
+    "free": SolverOption(str, "jet", lambda v: v in FREE, ", ".join(FREE),
+                         "what of a state is free: the whole jet (value and partials, as the reference), or the "
+                         "value only, its partials pushed through the layer from the previous state"),
     "lbfgs": SolverOption(str, "rai", lambda v: v in ("rai", "plain"), "rai, plain",
                           "what the L-BFGS phase trains: the RAI objective, or the plain network's PINN loss"),
 }
@@ -79,7 +97,9 @@ class RaiStep(EagerStep):
 
     def loss_and_grads(self, check):
         self.task.begin_step()
-        return super().loss_and_grads(check)
+        terms = super().loss_and_grads(check)
+        self.task.freeze_block()
+        return terms
 
 
 class RaiTask(PinnTask):
@@ -110,7 +130,8 @@ class RaiTask(PinnTask):
         self.plans = [plan_for(p.domain.dim, [i for idx in w.values() for i in idx]) for w in self.wanted]
         self.tables: list[StateTables] = []
         for name, pts, plan in zip(self.set_names, self.points.training, self.plans):
-            tab = StateTables(pts.n, self.chain.widths, plan.size, dtype=self.dtype, device=self.config.device,
+            n_comps = 1 if self.opt["free"] == "value" else plan.size
+            tab = StateTables(pts.n, self.chain.widths, n_comps, dtype=self.dtype, device=self.config.device,
                               scale=self.opt["state_scale"])
             sync_states(self.chain, tab, Jet.input(pts.x, plan))
             self.tables.append(model.add(f"states_{name}", tab))
@@ -128,6 +149,19 @@ class RaiTask(PinnTask):
         self.rai_step += 1
         if self.opt["resync"] and self.rai_step > 1 and (self.rai_step - 1) % self.opt["resync"] == 0:
             self.sync()
+
+    def freeze_block(self) -> None:
+        """Alternating updates: drop the gradient of the block this Adam step leaves alone (Adam skips a
+        parameter without one: it stays put, and so do its moments)."""
+        if self.phase != "adam":
+            return
+        block = trained_block(self.opt["update"], self.rai_step)
+        if block == "all":
+            return
+        states = {id(p) for t in self.tables for p in t.parameters()}
+        for p in self.parameters():
+            if (id(p) in states) != (block == "states"):
+                p.grad = None
 
     def step_mode(self, phase: str) -> StepMode:
         self.phase = phase
@@ -175,7 +209,7 @@ class RaiTask(PinnTask):
             ids = None if b.n == tab.n_points else b.ids  # the whole set, in row order: no gather
             # a mini-batch's gradient holds only its rows (sparse), for the row-local Adam below
             aux = aux_forward(self.chain, tab, Jet.input(b.x, plan), ids, reduction=self.opt["reduction"],
-                              sparse=ids is not None and self.phase == "adam")
+                              sparse=ids is not None and self.phase == "adam", free=self.opt["free"])
             self._aux[k] = aux
             comps = aux.output.comps
             data = {f: {i: _full(comps[plan.pos[i]], comps[0])[:, j] for i in self.wanted[k][f]}
