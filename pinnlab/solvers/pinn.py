@@ -25,6 +25,7 @@ from .collocation import Collocation
 from .compiling import chunk_size, jet_bytes_per_point, options_for, should_compile
 from .inverse import add_unknowns, live_params, trajectory_row, unknowns_report
 from .net_checks import check_hard_constraint, check_jet_rules
+from .net_options import check_net_options, net_arguments
 from .registry import SolverSpec, register_solver
 from .steps import AdamInGraphStep, ChunkedStep, CompiledStep
 
@@ -75,7 +76,8 @@ def build_net(problem: Problem, config: SolveConfig) -> Net:
             return torch.cat(list(outs), dim=1)
     return Net(problem.domain.dim, len(problem.fields), config.width, config.depth, config.layer,
                bounds=(problem.domain.lo.tolist(), problem.domain.hi.tolist()), transform=transform,
-               init=config.init, layer_norm=config.layer_norm, **config.layer_options)
+               init=config.init, layer_norm=config.layer_norm, **net_arguments(problem, config),
+               **config.layer_options)
 
 
 class PinnTask(SolverTask):
@@ -363,6 +365,7 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     if config.hard and problem.hard_constraint is None:
         raise ConfigError(f"problem {problem.name!r} offers no hard constraint (--hard is not available)")
     loss_weights(config.weights, term_names(problem, active_conditions(problem, config)))
+    check_net_options(problem, config)
     if config.causal:
         techniques.check_causal(problem.domain.names, problem.name)
     if config.rad and not (config.resample_every or config.qn_restart):
