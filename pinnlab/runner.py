@@ -298,7 +298,8 @@ def prepare(problem: Problem, config: SolveConfig) -> tuple[Problem, SolveConfig
 
 # what a checkpoint belongs to: a checkpoint whose run differs in any of these is not resumed
 IDENTITY_KEYS = ("solver", "layer", "layer_options", "width", "depth", "hard", "seed", "dtype", "lbfgs_dtype",
-                 "init", "layer_norm", "periodic", "periodic_modes", "fourier_features", "arch", "rwf")
+                 "init", "layer_norm", "periodic", "periodic_modes", "fourier_features", "arch", "rwf",
+                 "balance")
 
 
 def _identity(problem: Problem, config: SolveConfig) -> dict[str, Any]:
