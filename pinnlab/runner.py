@@ -312,6 +312,11 @@ def _check_identity(run_dir: Path, ckpt: dict, problem: Problem, config: SolveCo
     saved, now = ckpt.get("belongs_to"), _identity(problem, config)
     if saved is None or saved == now:
         return
+    # a key the checkpoint lacks is an option added since it was written: that run had its default
+    defaults = SolveConfig().to_dict()
+    saved = {**{k: defaults[k] for k in now if k not in saved and k in defaults}, **saved}
+    if saved == now:
+        return
     diff = [k for k in now if saved.get(k) != now[k]]
     what = ", ".join(f"{k} {saved.get(k)!r} in the checkpoint, {now[k]!r} in {runs.CONFIG}" for k in diff[:3])
     raise RunError(f"run {str(run_dir)!r}: {runs.CHECKPOINT} is incompatible with its {runs.CONFIG}: it belongs "

@@ -171,3 +171,22 @@ def test_periodic_needs_a_box_coordinate_in_python_too():
         _net("allen-cahn", periodic="z")
     with pytest.raises(ConfigError, match="unknown architecture"):
         Net(2, 1, arch="kan")
+
+
+def test_a_checkpoint_from_before_these_options_still_resumes(tmp_path):
+    """A checkpoint whose record of its run predates the new options ran with their defaults: it resumes."""
+    from test_resume import _interrupt_at
+    cfg = pl.SolveConfig(width=8, depth=2, steps=30, lbfgs_steps=0, points=64, boundary_points=8, seed=2,
+                         checkpoint_every=10, compile="off")
+    full = pl.solve("poisson1d", cfg, out=tmp_path / "full")
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve("poisson1d", cfg, out=tmp_path / "cut", progress=_interrupt_at(15))
+    path = tmp_path / "cut" / "checkpoint.pt"
+    ckpt = torch.load(path, weights_only=False)
+    torch.save({**ckpt, "belongs_to": {**ckpt["belongs_to"], "arch": "modified"}}, path)
+    with pytest.raises(pl.PinnlabError, match="arch 'modified' in the checkpoint"):  # another network: refused
+        pl.resume(tmp_path / "cut")
+    for k in ("periodic", "periodic_modes", "fourier_features", "arch", "rwf", "balance"):
+        del ckpt["belongs_to"][k]
+    torch.save(ckpt, path)
+    assert pl.resume(tmp_path / "cut").report["rel_l2"] == full.report["rel_l2"]
