@@ -2,7 +2,8 @@
 
 Each problem runs its recipe (the baseline: network, points, optimiser after Adam) and the same with one
 technique added: random Fourier features, exact periodic embedding (Allen-Cahn: periodic in x), random
-weight factorisation, the modified MLP, gradient-norm loss balancing; then all of them together. Every
+weight factorisation, the modified MLP, gradient-norm or NTK loss balancing; then all of them together
+(balanced by gradient norms). Every
 variant of a problem gets the same shortened budget (``--steps`` Adam steps, ``--qn-steps`` iterations
 of the recipe's optimiser after), the same seed, and runs eager (``compile off``: the balanced variant
 cannot compile, and at these budgets compiling would be most of a run's time), one variant after the
@@ -34,6 +35,7 @@ TECHNIQUES = {
         "rwf": dict(rwf="1,0.1"),
         "modified": dict(arch="modified"),
         "gradnorm": dict(balance="gradnorm"),
+        "ntk": dict(balance="ntk"),
     },
     "allen-cahn": {
         "periodic": dict(periodic="auto"),
@@ -41,17 +43,19 @@ TECHNIQUES = {
         "rwf": dict(rwf="1,0.1"),
         "modified": dict(arch="modified"),
         "gradnorm": dict(balance="gradnorm"),
+        "ntk": dict(balance="ntk"),
     },
 }
 QUICK = dict(steps=20, lbfgs_steps=3, points=100, boundary_points=20, eval_every=20)
 
 
 def variants(problem: str) -> dict[str, dict]:
-    """The baseline, each technique alone, and all together."""
+    """The baseline, each technique alone, and all together (with grad-norm balancing, as jaxpi's)."""
     alone = TECHNIQUES[problem]
     together: dict = {}
-    for v in alone.values():
-        together.update(v)
+    for k, v in alone.items():
+        if k != "ntk":
+            together.update(v)
     return {"baseline": {}, **alone, "all": together}
 
 

@@ -153,9 +153,9 @@ class SolveConfig:
                                   "needs a coordinate t).", check=_non_negative("causal"))
     rba: float | None = option(None, "Residual-based attention: per-point weights updated at each Adam step with "
                                "this rate (0: off; 0.01 in the paper).", check=_non_negative("rba"))
-    balance: str = option("none", "none | gradnorm: loss-term weights from their gradient norms (learning-rate "
-                          "annealing), updated every --balance-every Adam steps.", choices=("none", "gradnorm"),
-                          what="balance mode")
+    balance: str = option("none", "none | gradnorm | ntk: loss-term weights from their gradient norms (learning-"
+                          "rate annealing) or NTK traces, updated every --balance-every Adam steps.",
+                          choices=("none", "gradnorm", "ntk"), what="balance mode")
     balance_every: int = option(100, "Adam steps between --balance updates.", low=1, high=MAX_COUNT)
     rad: float | None = option(None, "Resample residual points by residual density |r|^K (RAD; 0: uniform). "
                                "Acts at --resample-every and --qn-restart.", check=_non_negative("rad"))

@@ -1,5 +1,6 @@
-"""Gradient-norm loss balancing (--balance gradnorm, pinnlab/solvers/balancing.py): the weights by hand,
-a run's first update against per-term gradients taken here with torch.autograd on the plain loss,
+"""Loss balancing (--balance gradnorm|ntk, pinnlab/solvers/balancing.py): the weights by hand, a run's
+first update against per-term gradients taken here with torch.autograd on the plain loss, NTK traces
+against central finite differences in the parameters,
 the weights multiplying the terms, bit-identical resume, and bad values refused in one line."""
 
 from __future__ import annotations
@@ -81,9 +82,53 @@ def test_a_balanced_run_resumes_bit_identically(tmp_path):
 
 
 def test_bad_balance_values(tmp_path, run_cli):
-    rc, _, err = run_cli(["solve", "poisson1d", "--balance", "ntk", "--out", str(tmp_path / "r")])
-    assert rc == 2 and "unknown balance mode 'ntk' (allowed: none, gradnorm)" in err and "Traceback" not in err
+    rc, _, err = run_cli(["solve", "poisson1d", "--balance", "soft", "--out", str(tmp_path / "r")])
+    assert rc == 2 and "unknown balance mode 'soft' (allowed: none, gradnorm, ntk)" in err and "Traceback" not in err
     with pytest.raises(ConfigError, match="has 1 term"):
         pl.solve("burgers", pl.SolveConfig(**SMALL, steps=1, lbfgs_steps=0, hard=True, balance="gradnorm"),
                  out=tmp_path / "h")
     assert not (tmp_path / "h").exists()
+
+
+def test_ntk_traces_match_finite_differences_in_the_parameters():
+    # allen-cahn: a residual, an initial condition and a periodic one (pairs of points: computed whole)
+    p = get_problem("allen-cahn")
+    cfg = pl.SolveConfig(**{**SMALL, "width": 5, "points": 40, "boundary_points": 10}, steps=1, lbfgs_steps=0,
+                         balance="ntk").resolved(p.recipe)
+    torch.manual_seed(0)
+    task = get_solver("pinn").make_task(p, cfg)
+    traces = task.ntk_traces()
+
+    def residual_vectors() -> list[torch.Tensor]:
+        with torch.no_grad():
+            parts = task.batch_fields(list(task.points.training), [task.req_res, *task.req_cond])
+        outs = [p.residual_terms(parts[0], task.params)]
+        outs += [p.conditions[i].residuals(f, task.params) for i, f in zip(task.active, parts[1:])]
+        return [torch.cat([t.detach().reshape(-1) for t in r]) for r in outs]
+    h, sq = 1e-6, None
+    for param in task.parameters():
+        flat = param.data.view(-1)
+        for j in range(flat.numel()):
+            old = float(flat[j])
+            flat[j] = old + h
+            up = residual_vectors()
+            flat[j] = old - h
+            down = residual_vectors()
+            flat[j] = old
+            d = [((a - b) / (2 * h)) ** 2 for a, b in zip(up, down)]
+            sq = d if sq is None else [s + x for s, x in zip(sq, d)]
+    for i, (t, s) in enumerate(zip(traces, sq)):
+        pick = torch.linspace(0, s.numel() - 1, min(balancing.NTK_POINTS, s.numel())).round().long().unique()
+        assert t == pytest.approx(float(s[pick].mean()), rel=1e-6), task.balanced[i]
+    assert len(traces) == 3 and min(traces) > 0
+
+
+def test_an_ntk_balanced_run_updates_its_weights_and_resumes_bit_identically(tmp_path):
+    cfg = pl.SolveConfig(**SMALL, steps=30, lbfgs_steps=3, checkpoint_every=10, balance="ntk", balance_every=8)
+    full = pl.solve("poisson1d", cfg, out=tmp_path / "full")
+    with pytest.raises(pl.RunInterrupted):
+        pl.solve("poisson1d", cfg, out=tmp_path / "cut", progress=_interrupt_at(20))
+    resumed = pl.resume(tmp_path / "cut")
+    for key in ("rel_l2", "final_loss", "balance_weights"):
+        assert resumed.report[key] == full.report[key], key
+    assert max(abs(v - 1.0) for v in full.report["balance_weights"].values()) > 0.1  # the weights moved

@@ -224,23 +224,38 @@ class PinnTask(SolverTask):
             return self.weights[name]
         return self.weights[name] * self.model.balance_weights[self.balanced.index(name)]
 
-    def rebalance(self, step: int, term_gradients) -> None:
-        """``--balance gradnorm``: every ``--balance-every`` Adam steps, λ from the terms' gradient norms
-        (:mod:`.balancing`), on the current batch, computed eagerly."""
+    def rebalance(self, step: int, term_gradients, agree=lambda d: d) -> None:
+        """``--balance gradnorm|ntk``: every ``--balance-every`` Adam steps, λ from the terms' gradient norms
+        or NTK traces (:mod:`.balancing`), on the current batch, computed eagerly."""
         if self.balanced is None or step % self.config.balance_every:
             return
         live, self._rba_live = self._rba_live, False  # an extra evaluation must not advance RBA's weights
         try:
-            terms = self._weighted_terms(*self.points.training)
+            terms = self._weighted_terms(*self.points.training) if self.config.balance == "gradnorm" else {}
         finally:
             self._rba_live = live
         lam = self.model.balance_weights
-        grads = term_gradients({n: terms[n] for n in self.balanced})
-        # each term's own gradient norm: what --weight and λ multiply, divided out
-        scale = [self.weights[n] * float(lam[i]) for i, n in enumerate(self.balanced)]
-        norms = torch.stack([balancing.grad_norm(grads[n]) / s if s > 0 else torch.zeros((), dtype=torch.float64)
-                             for n, s in zip(self.balanced, scale)])
-        lam.copy_(balancing.moving_average(lam.double(), balancing.gradnorm_weights(norms)).to(lam.dtype))
+        if self.config.balance == "ntk":
+            traces = agree({n: t for n, t in zip(self.balanced, self.ntk_traces())})  # the mean over processes
+            sizes = torch.tensor([traces[n] for n in self.balanced], dtype=torch.float64)
+        else:
+            grads = term_gradients({n: terms[n] for n in self.balanced})
+            # each term's own gradient norm: what --weight and λ multiply, divided out
+            scale = [self.weights[n] * float(lam[i]) for i, n in enumerate(self.balanced)]
+            sizes = torch.stack([balancing.grad_norm(grads[n]) / s if s > 0 else torch.zeros((), dtype=torch.float64)
+                                 for n, s in zip(self.balanced, scale)])
+        lam.copy_(balancing.moving_average(lam.double(), balancing.gradnorm_weights(sizes)).to(lam.dtype))
+
+    def ntk_traces(self) -> list[float]:
+        """Per balanced term, the mean diagonal entry of its neural tangent kernel, mean_p ‖∂r_p/∂θ‖², over
+        up to ``balancing.NTK_POINTS`` of its residual entries spread over the current batch (the residuals
+        are computed on the whole batch: periodic conditions pair their points)."""
+        batches = list(self.points.training)
+        parts = self.batch_fields(batches, [self.req_res, *self.req_cond])
+        outs = [self.problem.residual_terms(parts[0], self.params)]
+        outs += [self.problem.conditions[i].residuals(f, self.params) for i, f in zip(self.active, parts[1:])]
+        params = self.parameters()
+        return [balancing.mean_square_jacobian_rows(torch.cat([t.reshape(-1) for t in r]), params) for r in outs]
 
     # -- step modes ---------------------------------------------------------------------------
     def _chunk_size(self) -> int | None:

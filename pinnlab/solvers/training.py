@@ -324,7 +324,7 @@ class Trainer:
                 self.optimizer.param_groups[0]["lr"].fill_(s.lr * schedules.lr_factor(st.step, s.warmup, s.lr_decay))
             t0, c0 = time.perf_counter(), time.process_time()
             self.task.select_batch(st.step)  # drawing a batch is part of a batched step's time
-            self.task.rebalance(st.step, self.term_gradients)
+            self.task.rebalance(st.step, self.term_gradients, self.agree or (lambda d: d))
             loss, terms = self.adam_step(mode, st.step + st.lbfgs_iters + 1)
             if compiling:
                 st.compile_s += time.perf_counter() - t0
