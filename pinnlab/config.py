@@ -13,6 +13,8 @@ import torch
 from .derivatives import ENGINES
 from .errors import ConfigError
 from .geometry import SAMPLERS
+from .layers.embeddings import check_fourier
+from .layers.rwf import check_rwf
 from .options import check as check_options
 from .options import option
 
@@ -91,6 +93,16 @@ class SolveConfig:
                                            parse="pairs", metavar="KEY=VALUE")
     init: str | None = option(None, "Weight initialisation (xavier, he, lecun, orthogonal, default).")
     layer_norm: bool = option(False, "Layer normalisation after every hidden layer.")
+    # network techniques (docs/techniques.md): embeddings, the modified MLP, weight factorisation
+    periodic: str = option("", "Exact periodic embedding of these coordinates ('x', 'x,y', or auto: those of the "
+                           "problem's periodic conditions); the period is the coordinate's extent.", metavar="COORDS")
+    periodic_modes: int = option(1, "Harmonics K of --periodic: cos/sin(2 pi k x / L), k = 1..K.", low=1, high=1000)
+    fourier_features: str = option("", "Random Fourier features M,SIGMA: [cos Bx, sin Bx], B (M x inputs) ~ "
+                                   "N(0, SIGMA^2), fixed, seeded.", metavar="M,SIGMA", check=check_fourier)
+    arch: str = option("mlp", "mlp | modified (two encoders U, V; h = z U + (1 - z) V per layer).",
+                       choices=("mlp", "modified"), what="architecture")
+    rwf: str = option("", "Random weight factorisation MU,SIGMA: W = diag(exp(s)) V, s ~ N(MU, SIGMA^2) (e.g. "
+                      "1,0.1).", metavar="MU,SIGMA", check=check_rwf)
     width: int | None = option(None, "Units per hidden layer (default: the problem's recipe).", low=1, high=MAX_COUNT)
     depth: int | None = option(None, "Hidden layers (default: the problem's recipe).", low=1, high=MAX_DEPTH)
     steps: int | None = option(None, "Adam steps.", low=0, high=MAX_COUNT)
@@ -141,6 +153,10 @@ class SolveConfig:
                                   "needs a coordinate t).", check=_non_negative("causal"))
     rba: float | None = option(None, "Residual-based attention: per-point weights updated at each Adam step with "
                                "this rate (0: off; 0.01 in the paper).", check=_non_negative("rba"))
+    balance: str = option("none", "none | gradnorm | ntk: loss-term weights from their gradient norms (learning-"
+                          "rate annealing) or NTK traces, updated every --balance-every Adam steps.",
+                          choices=("none", "gradnorm", "ntk"), what="balance mode")
+    balance_every: int = option(100, "Adam steps between --balance updates.", low=1, high=MAX_COUNT)
     rad: float | None = option(None, "Resample residual points by residual density |r|^K (RAD; 0: uniform). "
                                "Acts at --resample-every and --qn-restart.", check=_non_negative("rad"))
     eval_every: int = option(250, "Measure the error and held-out residual every N steps (also early stop's "

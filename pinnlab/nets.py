@@ -1,4 +1,6 @@
-"""Net: inputs scaled from the domain to [-1, 1], hidden layers of one kind, a plain Linear head."""
+"""Net: inputs scaled from the domain to [-1, 1], an optional input embedding (layers/embeddings.py),
+hidden layers of one kind (plain, or mixed by two encoders: the modified MLP), a plain Linear head,
+optionally every weight randomly factorised (layers/rwf.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from torch import nn
 
 from .errors import ConfigError
 from .layers import check_options, layer_kind
+from .layers.rwf import factorise
+
+ARCHITECTURES = ("mlp", "modified")
 
 
 class Net(nn.Module):
@@ -18,12 +23,19 @@ class Net(nn.Module):
 
     ``bounds`` (lo, hi per input) maps inputs affinely to [-1, 1]; ``transform(x, out)``, if
     given, turns the raw output into the final one (a problem's hard constraint).
+
+    ``embedding`` (a module with ``out_dim`` and ``forward_jet``) maps the scaled inputs first.
+    ``arch="modified"``: the modified MLP of Wang, Teng & Perdikaris (2021; jaxpi's ``ModifiedMlp``): two
+    encoders U = σ(W_u x + b_u), V = σ(W_v x + b_v) of the (embedded) inputs, and after each hidden
+    layer h ← z ⊙ U + (1 − z) ⊙ V with z the layer's output. ``rwf=(mu, sigma, seed)`` factorises every
+    weight matrix (:func:`~pinnlab.layers.rwf.factorise`).
     """
 
     def __init__(self, in_dim: int, out_dim: int, width: int = 32, depth: int = 3, layer: str = "tanh", *,
                  bounds: tuple[Sequence[float], Sequence[float]] | None = None,
                  transform: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-                 init: str | None = None, layer_norm: bool = False, **layer_options: Any):
+                 init: str | None = None, layer_norm: bool = False, embedding: nn.Module | None = None,
+                 arch: str = "mlp", rwf: tuple[float, float, int] | None = None, **layer_options: Any):
         super().__init__()
         for what, v in (("in_dim", in_dim), ("out_dim", out_dim), ("width", width), ("depth", depth)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -40,10 +52,16 @@ class Net(nn.Module):
         # x_scaled = (x - mid) / half, stored as buffers so .to(dtype/device) carries them
         self.register_buffer("in_shift", (lo + hi) / 2)
         self.register_buffer("in_scale", 2 / (hi - lo))
-        sizes = [in_dim] + [width] * depth
+        if arch not in ARCHITECTURES:
+            raise ConfigError(f"unknown architecture {arch!r} (allowed: {', '.join(ARCHITECTURES)})")
+        self.embedding, self.arch = embedding, arch
+        first_dim = embedding.out_dim if embedding is not None else in_dim
+        sizes = [first_dim] + [width] * depth
         extra = {"init": init} if init is not None else {}
         self.hidden = nn.ModuleList(_build(kind, a, b, i == 0, extra, self.layer_options)
                                     for i, (a, b) in enumerate(zip(sizes, sizes[1:])))
+        self.encoders = nn.ModuleList(_build(kind, first_dim, width, True, extra, self.layer_options)
+                                      for _ in range(2)) if arch == "modified" else None
         self.layer_norm = bool(layer_norm)
         self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(depth)) if layer_norm else None
         if self.layer_norm:
@@ -52,7 +70,10 @@ class Net(nn.Module):
         nn.init.xavier_normal_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         self.transform = transform
-        self._check_layers(in_dim, width)
+        self._check_layers(first_dim, width)
+        if rwf is not None:  # last: every layer's weight as initialised is what gets factorised
+            mu, sigma, seed = rwf
+            factorise(self, mu, sigma, torch.Generator().manual_seed(int(seed)))
 
     def _check_layers(self, in_dim: int, width: int) -> None:
         """A dry run of the hidden layers on two points: a user's layer kind that fails or gives the
@@ -74,9 +95,18 @@ class Net(nn.Module):
         return (x - self.in_shift) * self.in_scale
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.scale_inputs(x)
+        return self._hidden_pass(self.scale_inputs(x), "forward")
+
+    def _hidden_pass(self, h, method: str):
+        """Embedding, hidden layers (mixed by the encoders in the modified MLP) and norms; ``method``:
+        ``"forward"`` on tensors, ``"forward_jet"`` on jets (the arithmetic is the same on both)."""
+        if self.embedding is not None:
+            h = getattr(self.embedding, method)(h)
+        u, v = (getattr(e, method)(h) for e in self.encoders) if self.encoders is not None else (None, None)
         for i, layer in enumerate(self.hidden):
-            h = layer(h)
+            h = getattr(layer, method)(h)
+            if u is not None:
+                h = v + h * (u - v)  # z U + (1 - z) V with one product
             if self.norms is not None:
                 h = layer_norm(h, self.norms[i])
         return h
@@ -87,7 +117,8 @@ class Net(nn.Module):
 
     def supports_jets(self) -> bool:
         """Whether every part of the forward pass has jet rules (a transform is tried on jets once)."""
-        if not all(callable(getattr(m, "forward_jet", None)) for m in self.hidden):
+        parts = [*self.hidden, *(self.encoders or []), *([self.embedding] if self.embedding is not None else [])]
+        if not all(callable(getattr(m, "forward_jet", None)) for m in parts):
             return False
         if self.transform is None:
             return True
@@ -99,11 +130,7 @@ class Net(nn.Module):
     def forward_jet(self, jet):
         """The forward pass on a :class:`~pinnlab.jets.Jet` of the inputs (values and partials)."""
         from .jets import Jet, TorchJet, linear
-        h = jet.shift(-self.in_shift).scale(self.in_scale)
-        for i, layer in enumerate(self.hidden):
-            h = layer.forward_jet(h)
-            if self.norms is not None:
-                h = layer_norm(h, self.norms[i])
+        h = self._hidden_pass(jet.shift(-self.in_shift).scale(self.in_scale), "forward_jet")
         out = linear(h, self.head.weight, self.head.bias)
         if self.transform is None:
             return out

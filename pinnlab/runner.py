@@ -299,7 +299,8 @@ def prepare(problem: Problem, config: SolveConfig) -> tuple[Problem, SolveConfig
 
 # what a checkpoint belongs to: a checkpoint whose run differs in any of these is not resumed
 IDENTITY_KEYS = ("solver", "layer", "layer_options", "width", "depth", "hard", "seed", "dtype", "lbfgs_dtype",
-                 "init", "layer_norm")
+                 "init", "layer_norm", "periodic", "periodic_modes", "fourier_features", "arch", "rwf",
+                 "balance")
 
 
 def _identity(problem: Problem, config: SolveConfig) -> dict[str, Any]:
@@ -311,6 +312,11 @@ def _check_identity(run_dir: Path, ckpt: dict, problem: Problem, config: SolveCo
     """A checkpoint resumes only the run it was written by (checkpoints from before this record: any)."""
     saved, now = ckpt.get("belongs_to"), _identity(problem, config)
     if saved is None or saved == now:
+        return
+    # a key the checkpoint lacks is an option added since it was written: that run had its default
+    defaults = SolveConfig().to_dict()
+    saved = {**{k: defaults[k] for k in now if k not in saved and k in defaults}, **saved}
+    if saved == now:
         return
     diff = [k for k in now if saved.get(k) != now[k]]
     what = ", ".join(f"{k} {saved.get(k)!r} in the checkpoint, {now[k]!r} in {runs.CONFIG}" for k in diff[:3])

@@ -141,6 +141,13 @@ class SolverTask(ABC):
         """Train Adam step ``step`` (0-based) on its mini-batch (``--batch-size``); nothing by default."""
         return None
 
+    def rebalance(self, step: int, term_gradients: Callable[[Terms], dict[str, list[torch.Tensor]]],
+                  agree: Callable[[dict[str, float]], dict[str, float]] = lambda d: d) -> None:
+        """Before Adam step ``step`` (on its batch): adjust loss-term weights (``--balance``);
+        ``term_gradients(terms)`` gives each term's own gradient, as the trainer's hook sees it, and
+        ``agree(figures)`` averages figures over the processes of a data-parallel run."""
+        return None
+
     @abstractmethod
     def to_dtype(self, dtype: torch.dtype) -> None:
         """Switch the model and the data to ``dtype`` (the trainer does so for L-BFGS)."""

@@ -18,13 +18,14 @@ from ..fields import close_under_prefixes, merge_requests
 from ..metrics import field_errors
 from ..nets import Net
 from ..problem import Problem
-from . import techniques
+from . import balancing, techniques
 from .base import EagerStep, Model, Points, SolverTask, StepMode, Terms
 from .batches import StreamedStep, check_batching
 from .collocation import Collocation
 from .compiling import chunk_size, jet_bytes_per_point, options_for, should_compile
 from .inverse import add_unknowns, live_params, trajectory_row, unknowns_report
 from .net_checks import check_hard_constraint, check_jet_rules
+from .net_options import check_net_options, net_arguments
 from .registry import SolverSpec, register_solver
 from .steps import AdamInGraphStep, ChunkedStep, CompiledStep
 
@@ -75,7 +76,8 @@ def build_net(problem: Problem, config: SolveConfig) -> Net:
             return torch.cat(list(outs), dim=1)
     return Net(problem.domain.dim, len(problem.fields), config.width, config.depth, config.layer,
                bounds=(problem.domain.lo.tolist(), problem.domain.hi.tolist()), transform=transform,
-               init=config.init, layer_norm=config.layer_norm, **config.layer_options)
+               init=config.init, layer_norm=config.layer_norm, **net_arguments(problem, config),
+               **config.layer_options)
 
 
 class PinnTask(SolverTask):
@@ -123,8 +125,15 @@ class PinnTask(SolverTask):
             self.model.register_buffer("rba_weights", torch.zeros(self.points.residual.n, dtype=self.dtype,
                                                                   device=self.points.device))
         self._rba_live = bool(config.rba)  # updated during Adam; the quasi-Newton stages need a fixed loss
-        # RBA writes its weights at each evaluation, which a compiled graph would not keep: eager
-        self.compile = should_compile(config.compile, self.engine, config.steps or 0, config.device) and not config.rba
+        # --balance: one weight per residual/condition term, a buffer of the model (checkpointed with it)
+        self.balanced = ["residual", *self.names] if config.balance != "none" else None
+        if self.balanced:
+            self.model.register_buffer("balance_weights", torch.ones(len(self.balanced), dtype=self.dtype,
+                                                                     device=self.points.device))
+        # RBA writes its weights at each evaluation, which a compiled graph would not keep; a compiled graph
+        # also holds --balance's weights as the constants they were when it was traced (measured): eager
+        self.compile = (should_compile(config.compile, self.engine, config.steps or 0, config.device) and not config.rba
+                        and config.balance == "none")
         # causal weights couple the residual points: never chunked
         self.chunk = self._chunk_size() if self.compile and self.chunkable and not config.causal else None
         self._coupled = False  # found once: the residual couples points, so it is never chunked again
@@ -171,9 +180,9 @@ class PinnTask(SolverTask):
     def _weighted_terms(self, res: Points, *conds: Points) -> Terms:
         batches = [res, *conds]
         parts = self.batch_fields(batches, [self.req_res, *self.req_cond])
-        terms = {"residual": self.weights["residual"]
+        terms = {"residual": self._w("residual")
                  * self._residual_loss(res, self.problem.residual_terms(parts[0], self.params))}
-        terms.update({n: self.weights[n] * v for n, v in zip(self.names, self._condition_losses(parts[1:]))})
+        terms.update({n: self._w(n) * v for n, v in zip(self.names, self._condition_losses(parts[1:]))})
         terms.update(self.extra_terms(dict(zip(["residual", *self.names], zip(batches, parts)))))
         return terms
 
@@ -197,17 +206,56 @@ class PinnTask(SolverTask):
     def _residual_share(self, res: Points) -> Terms:
         """A chunk's share of the residual term: the whole set's mean is the sum of the shares."""
         terms = self.problem.residual_terms(self.batch_fields([res], [self.req_res])[0], self.params)
-        scale = self.weights["residual"] / (len(terms) * self.points.residual.n)
+        scale = self._w("residual") / (len(terms) * self.points.residual.n)
         return {"residual": scale * sum((t * t).sum() for t in terms)}
 
     def _other_terms(self, *conds: Points) -> Terms:
         parts = self.batch_fields(list(conds), self.req_cond) if conds else []
-        terms = {n: self.weights[n] * v for n, v in zip(self.names, self._condition_losses(parts))}
+        terms = {n: self._w(n) * v for n, v in zip(self.names, self._condition_losses(parts))}
         terms.update(self.extra_terms(dict(zip(self.names, zip(conds, parts)))))
         return terms
 
     def loss_terms(self) -> Terms:
         return self._weighted_terms(*self.points.training)
+
+    def _w(self, name: str):
+        """A term's weight: ``--weight`` times its ``--balance`` weight (a tensor, read live) if balanced."""
+        if self.balanced is None:
+            return self.weights[name]
+        return self.weights[name] * self.model.balance_weights[self.balanced.index(name)]
+
+    def rebalance(self, step: int, term_gradients, agree=lambda d: d) -> None:
+        """``--balance gradnorm|ntk``: every ``--balance-every`` Adam steps, λ from the terms' gradient norms
+        or NTK traces (:mod:`.balancing`), on the current batch, computed eagerly."""
+        if self.balanced is None or step % self.config.balance_every:
+            return
+        live, self._rba_live = self._rba_live, False  # an extra evaluation must not advance RBA's weights
+        try:
+            terms = self._weighted_terms(*self.points.training) if self.config.balance == "gradnorm" else {}
+        finally:
+            self._rba_live = live
+        lam = self.model.balance_weights
+        if self.config.balance == "ntk":
+            traces = agree({n: t for n, t in zip(self.balanced, self.ntk_traces())})  # the mean over processes
+            sizes = torch.tensor([traces[n] for n in self.balanced], dtype=torch.float64)
+        else:
+            grads = term_gradients({n: terms[n] for n in self.balanced})
+            # each term's own gradient norm: what --weight and λ multiply, divided out
+            scale = [self.weights[n] * float(lam[i]) for i, n in enumerate(self.balanced)]
+            sizes = torch.stack([balancing.grad_norm(grads[n]) / s if s > 0 else torch.zeros((), dtype=torch.float64)
+                                 for n, s in zip(self.balanced, scale)])
+        lam.copy_(balancing.moving_average(lam.double(), balancing.gradnorm_weights(sizes)).to(lam.dtype))
+
+    def ntk_traces(self) -> list[float]:
+        """Per balanced term, the mean diagonal entry of its neural tangent kernel, mean_p ‖∂r_p/∂θ‖², over
+        up to ``balancing.NTK_POINTS`` of its residual entries spread over the current batch (the residuals
+        are computed on the whole batch: periodic conditions pair their points)."""
+        batches = list(self.points.training)
+        parts = self.batch_fields(batches, [self.req_res, *self.req_cond])
+        outs = [self.problem.residual_terms(parts[0], self.params)]
+        outs += [self.problem.conditions[i].residuals(f, self.params) for i, f in zip(self.active, parts[1:])]
+        params = self.parameters()
+        return [balancing.mean_square_jacobian_rows(torch.cat([t.reshape(-1) for t in r]), params) for r in outs]
 
     # -- step modes ---------------------------------------------------------------------------
     def _chunk_size(self) -> int | None:
@@ -339,7 +387,9 @@ class PinnTask(SolverTask):
                 # the compiled step's residual points per chunk; None: all at once
                 "chunk_points": self.chunk if any(isinstance(m, ChunkedStep) and m.whole is None
                                                   for m in modes.values()) else None,
-                "loss_terms": list(["residual", *self.names]), "unknowns": unknowns_report(self.model)}
+                "loss_terms": list(["residual", *self.names]), "unknowns": unknowns_report(self.model),
+                "balance_weights": (dict(zip(self.balanced, self.model.balance_weights.double().tolist()))
+                                    if self.balanced else None)}
 
     def predictions(self) -> dict[str, np.ndarray]:
         """Prediction and reference at the evaluation points (a grid, or scattered points on other domains)."""
@@ -363,6 +413,8 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     if config.hard and problem.hard_constraint is None:
         raise ConfigError(f"problem {problem.name!r} offers no hard constraint (--hard is not available)")
     loss_weights(config.weights, term_names(problem, active_conditions(problem, config)))
+    check_net_options(problem, config)
+    balancing.check_balance(config.balance, problem.name, 1 + len(active_conditions(problem, config)))
     if config.causal:
         techniques.check_causal(problem.domain.names, problem.name)
     if config.rad and not (config.resample_every or config.qn_restart):
@@ -385,7 +437,7 @@ SPEC = register_solver(SolverSpec(
     measure="rel L2 against the reference over the whole domain, learned without data",
     figure_kind="grid",
     report_keys=("heldout_residual", "train_residual", "derivatives", "compiled", "adam_in_graph", "chunk_points",
-                 "loss_terms", "unknowns")))
+                 "loss_terms", "unknowns", "balance_weights")))
 
 
 def _mean_square(terms: list[torch.Tensor]) -> torch.Tensor:

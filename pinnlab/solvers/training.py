@@ -279,6 +279,22 @@ class Trainer:
             total = torch.tensor(loss, dtype=total.dtype, device=total.device)
         return total, terms
 
+    def term_gradients(self, terms: dict[str, torch.Tensor]) -> dict[str, list[torch.Tensor]]:
+        """Each term's own gradient in every parameter, passed through ``grad_hook`` as the loss's is (so a
+        data-parallel run balances on the whole run's gradients); the parameters' ``.grad`` are left as found."""
+        params = self.task.parameters()
+        kept, out = [p.grad for p in params], {}
+        for name, term in terms.items():
+            grads = torch.autograd.grad(term, params, retain_graph=True, allow_unused=True)
+            for p, g in zip(params, grads):
+                p.grad = torch.zeros_like(p) if g is None else g
+            if self.grad_hook is not None:
+                self.grad_hook(params)
+            out[name] = [p.grad.detach().clone() for p in params]
+        for p, g in zip(params, kept):
+            p.grad = g
+        return out
+
     def adam_step(self, mode: StepMode, step: int) -> tuple[float, dict[str, torch.Tensor]]:
         """One Adam step; the best state is tracked at the parameters the loss was computed at.
         Raises Diverged with the parameters unchanged when the loss is not finite."""
@@ -308,6 +324,7 @@ class Trainer:
                 self.optimizer.param_groups[0]["lr"].fill_(s.lr * schedules.lr_factor(st.step, s.warmup, s.lr_decay))
             t0, c0 = time.perf_counter(), time.process_time()
             self.task.select_batch(st.step)  # drawing a batch is part of a batched step's time
+            self.task.rebalance(st.step, self.term_gradients, self.agree or (lambda d: d))
             loss, terms = self.adam_step(mode, st.step + st.lbfgs_iters + 1)
             if compiling:
                 st.compile_s += time.perf_counter() - t0
