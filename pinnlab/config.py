@@ -25,7 +25,7 @@ MAX_THREADS = 1024  # far beyond any machine's cores; the bound only stops absur
 MAX_COUNT, MAX_DEPTH = 10**9, 10**6
 DTYPES = ("float32", "float64")
 COMPILE = ("auto", "on", "off")
-OPTIMIZERS = ("lbfgs", "bfgs", "ssbroyden")   # the stage after Adam (lbfgs-steps iterations)
+OPTIMIZERS = ("lbfgs", "bfgs", "ssbroyden", "auto")   # the stage after Adam (lbfgs-steps iterations)
 
 
 def _non_negative(what: str):
@@ -113,8 +113,9 @@ class SolveConfig:
     lr_decay: float | None = option(None, "Adam's rate falls by this factor every 1000 steps after warm-up (1: "
                                     "constant).", low=0, high=1.0, high_text="at most 1")
     # the dense methods keep an n x n inverse Hessian: networks up to 20000 parameters (quasi_newton.py)
-    optimizer: str | None = option(None, "After Adam: lbfgs | bfgs | ssbroyden (dense, float64; default: the "
-                                   "problem's recipe).", choices=OPTIMIZERS)
+    optimizer: str | None = option(None, "After Adam: lbfgs | bfgs | ssbroyden (dense, float64) | auto (ssbroyden "
+                                   "up to 20000 parameters, else lbfgs; default: the problem's recipe).",
+                                   choices=OPTIMIZERS)
     qn_restart: int | None = option(None, "bfgs/ssbroyden: new collocation points and a fresh Hessian every N "
                                     "iterations (0: never).", low=0, high=MAX_COUNT)
     points: int | None = option(None, "Interior collocation points.", low=1, high=MAX_COUNT)

@@ -456,7 +456,8 @@ class Problem:
         if self.reference is not None and self.reference.check is not None:
             lines.append(f"reference check: {self.reference.check(self.p)}")
         r = self.recipe
-        stage = {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbroyden": "SSBroyden"}.get(r.optimizer, r.optimizer)
+        stage = {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbroyden": "SSBroyden",
+                 "auto": "SSBroyden (L-BFGS over 20000 parameters)"}.get(r.optimizer, r.optimizer)
         more = [f"new points every {r.resample_every} steps" * bool(r.resample_every),
                 f"new points and a fresh Hessian every {r.qn_restart} iterations" * bool(r.qn_restart),
                 f"RAD k={r.rad:g}" * bool(r.rad), f"RBA eta={r.rba:g}" * bool(r.rba),

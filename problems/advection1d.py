@@ -21,5 +21,8 @@ problem = Problem(
     equation="u_t + c u_x = 0, u(x, 0) = sin(pi x), periodic in x on [-1, 1]",
     description="Advection of a sine wave; exact solution sin(pi (x - c t)).",
     grid=101,
-    recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=1000, lr=2e-3, points=2000, boundary_points=200),
+    # SSBroyden after Adam (docs/accuracy.md), seed 0: rel L2 5.6e-6 in 41 CPU s, where 1000 L-BFGS
+    # iterations reached 4.9e-4 in 53
+    recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=500, lr=2e-3, points=2000, boundary_points=200,
+                  optimizer="ssbroyden"),
 )

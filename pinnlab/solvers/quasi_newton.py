@@ -32,6 +32,14 @@ C1, C2 = 1e-4, 0.9           # the strong-Wolfe constants of scipy's BFGS and of
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]   # x -> (f(x), ∇f(x)), float64
 
 
+def choose(method: str, n: int) -> str:
+    """The stage ``method`` names for a model of ``n`` parameters: "auto" is SSBroyden where its dense
+    matrix fits (the general default, docs/accuracy.md), else L-BFGS; any other name is itself."""
+    if method != "auto":
+        return method
+    return "ssbroyden" if n <= MAX_PARAMS else "lbfgs"
+
+
 def check_size(n: int, method: str) -> None:
     """ConfigError when a dense ``method`` over ``n`` parameters would not fit in memory."""
     if method in METHODS and n > MAX_PARAMS:

@@ -20,7 +20,7 @@ import torch
 
 from . import qn_stage, schedules
 from .base import SolverTask, StepMode
-from .quasi_newton import check_size
+from .quasi_newton import check_size, choose
 
 LBFGS_CHUNK = 10       # L-BFGS iterations between interrupt checks and checkpoints
 LBFGS_EVALS = 25       # loss evaluations allowed per iteration (strong-Wolfe line searches)
@@ -158,6 +158,8 @@ class Trainer:
                  grad_hook: Callable[[list[torch.nn.Parameter]], None] | None = None,
                  agree: Callable[[dict[str, float]], dict[str, float]] | None = None):
         self.task, self.s = task, schedule
+        # "auto" becomes the method itself here, before a resume re-creates the stage's optimiser
+        schedule.optimizer = choose(schedule.optimizer, sum(p.numel() for p in task.parameters()))
         self.on_checkpoint = on_checkpoint
         self.on_progress = on_progress or (lambda st, row: None)
         self.grad_hook = grad_hook
