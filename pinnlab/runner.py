@@ -459,7 +459,7 @@ def _report(problem, config, task, trainer, status, message, measured: bool = Tr
         "best_loss": st.best_loss if np.isfinite(st.best_loss) else None, "best_step": st.best_step,
         "adam_stop_reason": st.adam_stop or ("not reached" if st.step < config.steps else "step budget"),
         "lbfgs_stop_reason": st.lbfgs_stop or ("not run" if config.lbfgs_steps == 0 else "not reached"),
-        "second_stage": qn_stage.NAMES[config.optimizer or "lbfgs"],
+        "second_stage": qn_stage.NAMES[trainer.s.optimizer],  # "auto" resolved by the Trainer
         "params": problem.params, "reference": problem.reference_method,
         "width": config.width, "depth": config.depth, "figure_kind": spec.figure_kind, "measure": spec.measure,
         "versions": versions(),
