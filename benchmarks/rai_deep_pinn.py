@@ -215,6 +215,9 @@ def figure(summary: list[dict], path: Path) -> None:
             for d, _, each in pts:  # every seed, faint, beside the median
                 ax.plot([d] * len(each), each, ".", color=line.get_color(), alpha=0.4)
         ax.set_xscale("log", base=2)
+        depths = sorted({s["depth"] for s in summary if (s["problem"], s["layer"]) == (problem, layer)})
+        ax.set_xticks(depths, [str(d) for d in depths])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_yscale("log")
         ax.set_xlabel("hidden layers")
         ax.set_ylabel("plain network rel L2")
