@@ -215,6 +215,9 @@ def figure(summary: list[dict], path: Path) -> None:
             for d, _, each in pts:  # every seed, faint, beside the median
                 ax.plot([d] * len(each), each, ".", color=line.get_color(), alpha=0.4)
         ax.set_xscale("log", base=2)
+        depths = sorted({s["depth"] for s in summary if (s["problem"], s["layer"]) == (problem, layer)})
+        ax.set_xticks(depths, [str(d) for d in depths])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_yscale("log")
         ax.set_xlabel("hidden layers")
         ax.set_ylabel("plain network rel L2")
@@ -262,9 +265,11 @@ def report(args, rows: list[dict], batch_rows: list[dict]) -> None:
         same = {t["method"]: t["rel_l2"] for t in summary
                 if (t["problem"], t["layer"], t["depth"]) == (s["problem"], s["layer"], s["depth"])}
         rai = [v for m, v in same.items() if m.startswith("rai") and v]
+        skips = [v for m, v in same.items() if m.startswith("skip") and v]
         gains[f"{s['problem']}-{s['layer']}-{s['depth']}"] = {
             "plain_over_best_rai": s["rel_l2"] / min(rai) if rai else None,
-            "plain_over_skip": s["rel_l2"] / same["skip"] if same.get("skip") else None}
+            "plain_over_skip": s["rel_l2"] / same["skip"] if same.get("skip") else None,
+            "plain_over_best_skip": s["rel_l2"] / min(skips) if skips else None}
         print(f"depth {s['depth']} {s['layer']}: plain / best RAI rel L2 = {gains[list(gains)[-1]]['plain_over_best_rai']}")
     full = bsum.get(str(max((int(b) for b in bsum), default=0)))
     mini = bsum.get(str(min((int(b) for b in bsum), default=0)))
