@@ -19,6 +19,7 @@ from pinnlab.layers.embeddings import FourierFeatures, PeriodicEmbedding
 from pinnlab.nets import Net
 from pinnlab.registry import get_problem
 from pinnlab.solvers.pinn import build_net
+from pinnlab.solvers.registry import get_solver
 
 F64 = torch.float64
 
@@ -190,3 +191,14 @@ def test_a_checkpoint_from_before_these_options_still_resumes(tmp_path):
         del ckpt["belongs_to"][k]
     torch.save(ckpt, path)
     assert pl.resume(tmp_path / "cut").report["rel_l2"] == full.report["rel_l2"]
+
+
+def test_periodic_conditions_made_exact_by_the_embedding_leave_the_loss():
+    p = get_problem("allen-cahn")
+    names = {}
+    for periodic in ("", "auto"):
+        cfg = pl.SolveConfig(width=8, depth=2, points=50, boundary_points=10, steps=1, lbfgs_steps=0,
+                             periodic=periodic, compile="off").resolved(p.recipe)
+        names[periodic] = list(get_solver("pinn").make_task(p, cfg).loss_terms())
+    assert names[""] == ["residual", "initial_value", "periodic"]
+    assert names["auto"] == ["residual", "initial_value"]

@@ -25,7 +25,7 @@ from .collocation import Collocation
 from .compiling import chunk_size, jet_bytes_per_point, options_for, should_compile
 from .inverse import add_unknowns, live_params, trajectory_row, unknowns_report
 from .net_checks import check_hard_constraint, check_jet_rules
-from .net_options import check_net_options, net_arguments
+from .net_options import check_net_options, net_arguments, periodic_coordinates
 from .registry import SolverSpec, register_solver
 from .steps import AdamInGraphStep, ChunkedStep, CompiledStep
 
@@ -43,9 +43,13 @@ def term_names(problem: Problem, active: list[int]) -> list[str]:
 
 
 def active_conditions(problem: Problem, config: SolveConfig) -> list[int]:
-    """The conditions that are loss terms: all but those the hard constraint (with ``--hard``) enforces."""
+    """The conditions that are loss terms: all but those the hard constraint (with ``--hard``) enforces and
+    the periodic ones the periodic embedding (``--periodic``) makes exact (their residual is rounding
+    noise, which loss balancing would multiply by the inverse of its vanishing gradient)."""
     enforced = set(problem.hard_constraint.enforces) if (config.hard and problem.hard_constraint) else set()
-    return [i for i in range(len(problem.conditions)) if i not in enforced]
+    embedded = set(periodic_coordinates(problem, config.periodic))
+    return [i for i, c in enumerate(problem.conditions)
+            if i not in enforced and not (c.kind == "periodic" and c.on in embedded)]
 
 
 def loss_weights(given: Mapping[str, float], names: list[str]) -> dict[str, float]:
