@@ -21,6 +21,14 @@ DeepXDE is optional: `pip install -e '.[peers]'`. Without it the script says so 
     python benchmarks/vs_deepxde.py --quick          # 300 Adam steps, 50 L-BFGS (pinnlab eager)
     python benchmarks/vs_deepxde.py --quick --timing-only --compile on
     python benchmarks/vs_deepxde.py --json vs_deepxde.json
+    python benchmarks/vs_deepxde.py --examples all --seeds 1 --json examples.json
+
+``--examples`` instead runs DeepXDE's own poisson1d, heat, diffusion1d, Allen-Cahn and Burgers examples at
+their own recipes (``_deepxde_examples.py``) beside ``pinnlab solve`` of the same problem at pinnlab's
+recipe (diffusion1d is no built-in: the general default), one after the other in this process, seed by
+seed, both scored on pinnlab's reference points. JSON ``examples.NAME``: ``rel_l2_median``,
+``rel_l2_worst``, ``wall_s`` (pinnlab) and ``deepxde_rel_l2``, ``deepxde_wall_s`` (medians), and per seed.
+``--quick`` shortens both sides (150 Adam steps and 20 iterations after, each tool).
 """
 
 from __future__ import annotations
@@ -171,6 +179,64 @@ def _rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
     return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
 
 
+EXAMPLE_QUICK = dict(steps=150, lbfgs_steps=20, compile="off")  # pinnlab's side of --quick
+
+
+def examples(p, args) -> None:
+    """DeepXDE's examples at their own recipes beside pinnlab's recipe of the same problem."""
+    import deepxde
+    from _deepxde_examples import EXAMPLES, diffusion1d_problem, run_deepxde
+
+    import pinnlab as pl
+    from pinnlab.registry import get_problem
+
+    names = list(EXAMPLES) if args.examples == "all" else [n for n in args.examples.split(",") if n]
+    unknown = [n for n in names if n not in EXAMPLES]
+    if unknown:
+        p.error(f"unknown example {unknown[0]!r} (allowed: {', '.join(EXAMPLES)}, all)")
+    seeds = [0] if args.quick else list(range(args.seeds))
+    rows, out = [], {"quick": args.quick, "seeds": seeds, "threads": args.threads, "torch": torch.__version__,
+                     "deepxde": deepxde.__version__, "examples": {}}
+    for name in names:
+        ex = EXAMPLES[name]
+        base = diffusion1d_problem() if ex.pinnlab == "diffusion1d" else get_problem(ex.pinnlab)
+        problem = base.with_params(**ex.params) if ex.params else base
+        ev = problem.evaluation()
+        points, values = np.asarray(ev.points), np.asarray(ev.values).reshape(-1)
+        got: dict[str, list] = {k: [] for k in ("rel_l2", "wall_s", "deepxde_rel_l2", "deepxde_wall_s")}
+        for seed in seeds:
+            d = run_deepxde(name, seed, points, values, *((150, 20) if args.quick else (None, None)))
+            cfg = pl.SolveConfig(seed=seed, threads=args.threads, device=args.device, checkpoint_every=10**9,
+                                 **(EXAMPLE_QUICK if args.quick else {}))
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                r = pl.solve(problem, cfg, out=Path(tmp) / "run").report
+                wall = time.perf_counter() - t0
+            for k, v in (("rel_l2", r["rel_l2"]), ("wall_s", wall), ("deepxde_rel_l2", d["deepxde_rel_l2"]),
+                         ("deepxde_wall_s", d["deepxde_wall_s"])):
+                got[k].append(float(v))
+            print(f"  {name} seed {seed}: deepxde {d['deepxde_rel_l2']:.3e} in {d['deepxde_wall_s']:.1f} s "
+                  f"({d['deepxde_adam_steps']} Adam + {d['deepxde_lbfgs_iters']} L-BFGS); pinnlab "
+                  f"{r['rel_l2']:.3e} in {wall:.1f} s ({r['lbfgs_stop_reason']})", flush=True)
+        row = {"example": name, "pinnlab_problem": ex.pinnlab + "".join(f" {k}={v}" for k, v in ex.params.items()),
+               "rel_l2_median": statistics.median(got["rel_l2"]), "rel_l2_worst": max(got["rel_l2"]),
+               "wall_s": statistics.median(got["wall_s"]),
+               "deepxde_rel_l2": statistics.median(got["deepxde_rel_l2"]),
+               "deepxde_rel_l2_worst": max(got["deepxde_rel_l2"]),
+               "deepxde_wall_s": statistics.median(got["deepxde_wall_s"]), "per_seed": got}
+        row["error_ratio"] = row["deepxde_rel_l2"] / row["rel_l2_median"]
+        row["time_ratio"] = row["deepxde_wall_s"] / row["wall_s"]
+        rows.append(row)
+        out["examples"][name] = row
+    print(f"\nDeepXDE's examples at their own recipes beside pinnlab's recipe, {len(seeds)} seed(s), medians"
+          + (" (quick: short runs)" if args.quick else ""))
+    print(table(rows, [("example", "example", ""), ("pinnlab_problem", "pinnlab problem", ""),
+                       ("deepxde_rel_l2", "deepxde rel L2", ".2e"), ("deepxde_wall_s", "deepxde s", ".1f"),
+                       ("rel_l2_median", "pinnlab rel L2", ".2e"), ("wall_s", "pinnlab s", ".1f"),
+                       ("error_ratio", "error ratio", ".1f"), ("time_ratio", "time ratio", ".2f")]))
+    write_json(args.json, out)
+
+
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--steps", type=positive_int, default=None, help="Adam steps of the full runs (default 15000, quick 300)")
@@ -185,6 +251,10 @@ def main() -> None:
     p.add_argument("--lbfgs-dtype", default="float64", choices=["float32", "float64"],
                    help="pinnlab's L-BFGS precision (default float64, pinnlab's default; float32 as DeepXDE, "
                         "which stalls within a few iterations on some seeds)")
+    p.add_argument("--examples", default="",
+                   help="comma-separated DeepXDE examples (poisson1d, heat, diffusion1d, allen-cahn, burgers) or "
+                        "'all': each at its own recipe beside pinnlab's recipe, instead of the Burgers comparison")
+    p.add_argument("--seeds", type=positive_int, default=1, help="--examples: seeds per example (default 1)")
     args = p.parse_args()
     if args.device == "cpu":
         # importing DeepXDE makes CUDA torch's default device wherever CUDA exists: keep both on the CPU
@@ -194,6 +264,9 @@ def main() -> None:
         import deepxde
     except ImportError:
         print("deepxde is not installed (pip install -e '.[peers]'); nothing to compare, exiting")
+        return
+    if args.examples:
+        examples(p, args)
         return
     steps = args.steps or (300 if args.quick else 15000)
     lbfgs = args.lbfgs if args.lbfgs is not None else (50 if args.quick else 2000)

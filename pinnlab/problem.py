@@ -46,13 +46,18 @@ class Recipe:
     resample_every: int = 0    # 0: fixed collocation points
     data_from_reference: int = 0  # inverse problems: measurements sampled from the reference (--data-from-reference)
     measured: tuple[str, ...] = ()  # the fields those measurements observe (empty: all)
-    optimizer: str = "lbfgs"   # after Adam: lbfgs, bfgs or ssbroyden
+    optimizer: str = "lbfgs"   # after Adam: lbfgs, bfgs, ssbroyden or auto (ssbroyden up to 20000 parameters)
     qn_restart: int = 0        # bfgs/ssbroyden: new points and a fresh Hessian every N iterations (0: never)
     causal: float = 0.0        # causal weighting's epsilon over time bins (0: off)
     rba: float = 0.0           # residual-based attention's weight rate (0: off)
     rad: float = 0.0           # resampling by residual density |r|^rad (0: uniform)
     warmup: int = 0            # Adam steps of learning-rate warm-up
     lr_decay: float = 1.0      # Adam's rate falls by this factor every 1000 steps after warm-up
+
+
+# A problem given no recipe (a user's file) trains with this: Adam, then SSBroyden where the network has
+# at most 20000 parameters, else L-BFGS (chosen on the built-ins, checked on examples/: docs/accuracy.md)
+GENERAL_DEFAULT = Recipe(optimizer="auto")
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ class Problem:
     description: str = ""
     # evaluation grid points per coordinate (exact solutions); None: by dimension (GRID_BY_DIM)
     grid: int | Mapping[str, int] | None = None
-    recipe: Recipe = Recipe()
+    recipe: Recipe = GENERAL_DEFAULT
     hard_constraint: HardConstraint | None = None
     heldout_points: int = 2000
     unknowns: Mapping[str, Unknown] = field(default_factory=dict)

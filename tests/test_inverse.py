@@ -116,7 +116,7 @@ def test_adam_and_lbfgs_move_the_unknown_and_report_its_trajectory(tmp_path):
 
 @pytest.mark.parametrize("stop_at", [12, 35], ids=["in-adam", "in-lbfgs"])
 def test_unknowns_resume_bit_identically(tmp_path, stop_at):
-    prob, cfg = _heat(compile="off", steps=30, lbfgs_steps=20, lr=0.05)
+    prob, cfg = _heat(compile="off", steps=30, lbfgs_steps=20, lr=0.05, optimizer="lbfgs")  # L-BFGS resumes exactly
     full = pl.solve(prob, cfg, out=tmp_path / "full")
     with pytest.raises(pl.RunInterrupted):
         pl.solve(prob, cfg, out=tmp_path / "cut", progress=_interrupt_at(stop_at))

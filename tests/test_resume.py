@@ -21,7 +21,7 @@ import pinnlab as pl
 # float64 throughout, resampling every 7 steps, the Adam -> L-BFGS switch inside the run
 CONFIG = dict(width=10, depth=2, steps=40, lbfgs_steps=25, points=64, boundary_points=8, seed=11,
               dtype="float64", lbfgs_dtype="float64", resample_every=7, eval_every=10, checkpoint_every=10,
-              sampler="sobol")
+              sampler="sobol", optimizer="lbfgs")  # the L-BFGS stage resumes exactly (a dense one restarts)
 NUMBERS = ("rel_l2", "max_abs_error", "final_loss", "best_loss", "heldout_residual", "train_residual",
            "adam_steps", "lbfgs_iterations", "lbfgs_stop_reason")
 
