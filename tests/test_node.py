@@ -73,6 +73,11 @@ BAD_OPTIONS = [
     (["decay", "--solver", "node", "--opt", "trajectories=0"], "trajectories=0 is not valid"),
     (["decay", "--solver", "node", "--opt", "adjoint=maybe"], "adjoint='maybe' is not valid (allowed: true or false)"),
     (["decay", "--solver", "node", "--opt", "noise=-0.5"], "noise=-0.5 is not valid"),
+    # collocation options the node solver would otherwise ignore without a word
+    (["decay", "--solver", "node", "--causal", "1"], "--causal 1.0 is for --solver pinn"),
+    (["decay", "--solver", "node", "--arch", "modified", "--balance", "ntk"],
+     "--balance ntk, --arch modified are for --solver pinn"),
+    (["decay", "--solver", "node", "--periodic", "auto"], "--periodic auto is for --solver pinn"),
 ]
 
 

@@ -323,6 +323,11 @@ def make_task(problem: Problem, config: SolveConfig) -> NodeTask:
     return NodeTask(problem, config)
 
 
+# run options of the collocation solvers and the value that means "off"
+COLLOCATION_ONLY = {"causal": 0, "rba": 0, "rad": 0, "batch_size": 0, "balance": "none", "periodic": "",
+                    "fourier_features": "", "rwf": "", "arch": "mlp"}
+
+
 def check_config(problem: Problem, config: SolveConfig) -> None:
     """Fail early (before a run directory exists) on bad options or a problem node cannot learn."""
     system = ode_system(problem)
@@ -338,6 +343,11 @@ def check_config(problem: Problem, config: SolveConfig) -> None:
     if config.weights:  # one loss term: a weight would be silently ignored
         raise ConfigError(f"solver 'node' has one loss term, the trajectory fit; --weight "
                           f"{', '.join(config.weights)} is for --solver pinn")
+    ignored = [f"--{name.replace('_', '-')} {getattr(config, name)}" for name, off in COLLOCATION_ONLY.items()
+               if getattr(config, name) not in (off, None)]
+    if ignored:  # options of collocation training, which node would silently ignore
+        raise ConfigError(f"solver 'node' trains on trajectories, not collocation points: "
+                          f"{', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} for --solver pinn")
     if not options["time"] and system.depends_on_time():  # f(y) alone cannot represent it: a wrong fit, silently
         raise ConfigError(f"the right-hand side of {problem.name!r} depends on t, which f(y) cannot learn: "
                           f"pass --opt time=true (options={{'time': True}})")
