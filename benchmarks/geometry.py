@@ -10,9 +10,11 @@ DeepXDE's own Poisson_Lshape example (examples/pinn_forward/Poisson_Lshape.py: -
 [-1, 1]² minus [0, 1]², a 2-50x4-1 tanh network with Glorot-uniform weights, 1200 interior and
 120 boundary points, Adam at lr 1e-3, then L-BFGS) has no exact solution: both tools run that
 recipe in this process, at the same budget (``--dde-steps`` Adam steps, ``--dde-lbfgs`` L-BFGS
-iterations; DeepXDE's 20000 steps do not fit a shared 2-core machine), and both are measured on
-pinnlab's evaluation points against a scikit-fem P2 reference of the same problem (h = 0.02).
-DeepXDE runs where it is installed (``pip install deepxde``, DDE_BACKEND=pytorch), else it is left out.
+iterations; the example's 50000 Adam steps do not fit a shared 2-core machine), and both are measured
+on pinnlab's evaluation points against a scikit-fem P2 reference of the same problem (h = 0.02). A
+third run is pinnlab on poisson-lshape's own recipe (``--own-steps ADAM,QN``; give it no more wall
+time than DeepXDE's run). DeepXDE runs where it is installed (``pip install deepxde``,
+DDE_BACKEND=pytorch), else it is left out.
 
     python benchmarks/geometry.py --quick            # short runs of poisson-disk, soft and hard, 1 seed (no DeepXDE)
     nice -n 5 python benchmarks/geometry.py --json geometry.json
@@ -54,7 +56,8 @@ def run_cell(name: str, hard: bool, seeds: list[int], quick: bool, threads: int,
     target = TARGETS.get(name)
     return {"problem": name, "constraint": "hard" if hard else "soft", "seeds": len(seeds), "rel_l2": med,
             "rel_l2_min": min(errs), "rel_l2_max": max(errs), "seconds": statistics.median(times),
-            "target": target, "met": None if target is None or quick else med <= target, "all_rel_l2": errs}
+            "target": target, "met": None if target is None or quick else med <= target, "all_rel_l2": errs,
+            "all_seconds": times}
 
 
 def dde_lshape_problem(own: bool = False):

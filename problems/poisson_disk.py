@@ -2,6 +2,7 @@
 
 Exact solution sin(π r²): a ring-shaped bump. The domain is a disk, so the boundary condition is
 imposed on a curve; ``--hard`` imposes it exactly through the disk's distance function (1 - r²)/2.
+The recipe ends with SSBroyden: seed 0, soft, rel L2 6.4e-6 against 1.1e-3 with L-BFGS.
 """
 
 import math
@@ -30,6 +31,7 @@ problem = Problem(
     equation="-(u_xx + u_yy) = 4 pi (pi r^2 sin(pi r^2) - cos(pi r^2)) on the unit disk, u = 0 on the circle",
     description="Poisson's equation on the unit disk; exact solution sin(pi r^2).",
     grid=101,
-    recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=2000, lr=2e-3, points=2000, boundary_points=400),
+    recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=2000, lr=2e-3, points=2000, boundary_points=400,
+                  optimizer="ssbroyden"),
     hard_constraint=distance_constraint(domain, "u", conditions),
 )
