@@ -118,7 +118,8 @@ def run_options(command: str, cls: type = SolveConfig):
         decorators = []
         for ro in opts:
             if ro.kind is bool:
-                decorators.append(_click_option(ro.flag, ro.name, ro.how.help, is_flag=True))
+                # a --on/--off pair defaults to None: the recipe decides
+                decorators.append(_click_option(ro.flag, ro.name, ro.how.help, is_flag=True, default=ro.default))
             elif ro.kind is dict:
                 decorators.append(_click_option(ro.flag, ro.name, ro.how.help, multiple=True, metavar=ro.how.metavar))
             else:

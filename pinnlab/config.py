@@ -134,7 +134,8 @@ class SolveConfig:
     threads: int = option(1, "Torch intra-op threads (1 is fastest for small nets).", low=1, high=MAX_THREADS)
     derivatives: str = option("auto", "auto | jets | autograd.", choices=ENGINES, what="derivative engine")
     compile: str = option("auto", "auto | on | off: torch.compile the loss.", choices=COMPILE, what="compile mode")
-    hard: bool = option(False, "Use the problem's hard-constraint output transform.")
+    hard: bool | None = option(None, "Use the problem's hard-constraint output transform (--soft: its conditions "
+                               "as loss terms; default: the problem's recipe).", cli="--hard/--soft")
     params: dict[str, float] = option(dict, "Override a problem parameter.", cli="--set", parse="numbers",
                                       metavar="KEY=VALUE")
     unknowns: dict[str, float] = option(dict, "Learn a parameter of the problem from this guess (a positive guess: "
@@ -191,7 +192,8 @@ class SolveConfig:
         """A copy with every ``None`` filled from the problem's recipe."""
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
                                                    "boundary_points", "resample_every", "optimizer", "qn_restart",
-                                                   "causal", "rba", "rad", "warmup", "lr_decay", "data_from_reference")
+                                                   "causal", "rba", "rad", "warmup", "lr_decay", "data_from_reference",
+                                                   "hard")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

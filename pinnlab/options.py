@@ -79,7 +79,7 @@ class RunOption:
     @property
     def label(self) -> str:
         """How messages name it: the command-line name without dashes."""
-        return (self.flag or self.name).lstrip("-").replace("_", "-")
+        return (self.flag or self.name).split("/")[0].lstrip("-").replace("_", "-")  # --hard/--soft: hard
 
     def text(self, value: Text) -> str:
         return value() if callable(value) else value

@@ -53,6 +53,7 @@ class Recipe:
     rad: float = 0.0           # resampling by residual density |r|^rad (0: uniform)
     warmup: int = 0            # Adam steps of learning-rate warm-up
     lr_decay: float = 1.0      # Adam's rate falls by this factor every 1000 steps after warm-up
+    hard: bool = False         # the problem's hard-constraint transform (--hard/--soft)
 
 
 # A problem given no recipe (a user's file) trains with this: Adam, then SSBroyden where the network has

@@ -3,11 +3,10 @@
 The square [-0.5, 0.5]² minus four disks of radius 0.1 centred at (±0.3, ±0.3); u = 1 on the
 outer edges and u = 0 on the holes. No closed form: the reference is a P2 finite-element solution
 (scikit-fem, an optional extra) on a boundary-fitted mesh, checked against a mesh twice as coarse.
-``--hard`` imposes both boundary values through the holes' and edges' distance functions.
-
-Use ``--hard`` here: with soft conditions the network stays at the constant 0.5 between the two
-boundary values (rel L2 0.54, seed 0), a local minimum of the symmetric problem; with ``--hard``,
-7.3e-4 (median of seeds 0-2, docs/geometry.md).
+The recipe imposes both boundary values exactly, through the holes' and edges' distance functions:
+with ``--soft`` (conditions as loss terms) the network stays at the constant 0.5 between the two
+boundary values (rel L2 0.54, seed 0), a local minimum of the symmetric problem; hard, 7.3e-4
+(median of seeds 0-2, docs/geometry.md).
 """
 
 from pinnlab import Box, Dirichlet, Problem, Recipe
@@ -31,6 +30,7 @@ problem = Problem(
     equation="u_xx + u_yy = 0 on a square plate with four holes, u = 1 on the outer edges, u = 0 on the holes",
     description="Laplace's equation on [-0.5, 0.5]^2 minus four disks (r = 0.1 at (+-0.3, +-0.3)); FEM reference.",
     grid=101,
-    recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=1000, lr=2e-3, points=2000, boundary_points=400),
-    hard_constraint=distance_constraint(domain, "u", conditions),  # --hard: u = 1 and 0 blended by distance
+    recipe=Recipe(width=32, depth=3, steps=3000, lbfgs_steps=1000, lr=2e-3, points=2000, boundary_points=400,
+                  hard=True),
+    hard_constraint=distance_constraint(domain, "u", conditions),  # u = 1 and 0 blended by distance
 )
