@@ -118,8 +118,8 @@ def run_options(command: str, cls: type = SolveConfig):
         decorators = []
         for ro in opts:
             if ro.kind is bool:
-                # a --on/--off pair defaults to None: the recipe decides
-                decorators.append(_click_option(ro.flag, ro.name, ro.how.help, is_flag=True, default=ro.default))
+                flag = f"{ro.flag}/{ro.how.off}" if ro.how.off else ro.flag  # a pair defaults to None: the recipe's
+                decorators.append(_click_option(flag, ro.name, ro.how.help, is_flag=True, default=ro.default))
             elif ro.kind is dict:
                 decorators.append(_click_option(ro.flag, ro.name, ro.how.help, multiple=True, metavar=ro.how.metavar))
             else:

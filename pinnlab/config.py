@@ -135,7 +135,7 @@ class SolveConfig:
     derivatives: str = option("auto", "auto | jets | autograd.", choices=ENGINES, what="derivative engine")
     compile: str = option("auto", "auto | on | off: torch.compile the loss.", choices=COMPILE, what="compile mode")
     hard: bool | None = option(None, "Use the problem's hard-constraint output transform (--soft: its conditions "
-                               "as loss terms; default: the problem's recipe).", cli="--hard/--soft")
+                               "as loss terms; default: the problem's recipe).", off="--soft")
     params: dict[str, float] = option(dict, "Override a problem parameter.", cli="--set", parse="numbers",
                                       metavar="KEY=VALUE")
     unknowns: dict[str, float] = option(dict, "Learn a parameter of the problem from this guess (a positive guess: "

@@ -36,7 +36,8 @@ class Option:
       the error (default: the option's name); ``low``/``high``: the bounds of a number (``high_text``
       says the bound in words); ``check``: a function that raises ConfigError for a bad value (e.g.
       the registry's own message); ``aliases``: flags that set one key of a dict field to True
-      (``{"--adjoint": "adjoint"}``: ``--adjoint`` is ``--opt adjoint=true``).
+      (``{"--adjoint": "adjoint"}``: ``--adjoint`` is ``--opt adjoint=true``); ``off``: for a bool, the flag
+      that sets it False (``--soft`` beside ``--hard``).
     """
 
     help: Text
@@ -51,6 +52,7 @@ class Option:
     high_text: str | None = None
     check: Callable[[Any], None] | None = None
     aliases: Mapping[str, str] = field(default_factory=dict)
+    off: str | None = None  # a bool defaulting to None (the recipe decides): the flag that sets it False
 
 
 def option(default: Any, help: Text, **how: Any) -> Any:
@@ -79,7 +81,7 @@ class RunOption:
     @property
     def label(self) -> str:
         """How messages name it: the command-line name without dashes."""
-        return (self.flag or self.name).split("/")[0].lstrip("-").replace("_", "-")  # --hard/--soft: hard
+        return (self.flag or self.name).lstrip("-").replace("_", "-")
 
     def text(self, value: Text) -> str:
         return value() if callable(value) else value
