@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pinnlab.errors import PinnlabError
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import adam_steppers, alloc_peak_mb, interleaved_ms, output_file, peak_mb, positive_int, write_json  # noqa: E402
 
@@ -668,4 +670,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except PinnlabError as e:  # e.g. a cached run from before a recipe changed: kept, never deleted here
+        sys.exit(f"claims.py: {e}")

@@ -203,6 +203,12 @@ class SolveConfig:
         return dataclasses.asdict(self)
 
     @classmethod
+    def completed(cls, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """A run record's config with each option added since it was written at its default (which
+        that run had)."""
+        return {**{k: v for k, v in cls().to_dict().items() if k not in stored}, **stored}
+
+    @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SolveConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known

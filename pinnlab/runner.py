@@ -313,9 +313,7 @@ def _check_identity(run_dir: Path, ckpt: dict, problem: Problem, config: SolveCo
     saved, now = ckpt.get("belongs_to"), _identity(problem, config)
     if saved is None or saved == now:
         return
-    # a key the checkpoint lacks is an option added since it was written: that run had its default
-    defaults = SolveConfig().to_dict()
-    saved = {**{k: defaults[k] for k in now if k not in saved and k in defaults}, **saved}
+    saved = {**saved, **{k: v for k, v in SolveConfig.completed(saved).items() if k in now}}
     if saved == now:
         return
     diff = [k for k in now if saved.get(k) != now[k]]

@@ -147,6 +147,23 @@ def test_other_options_in_the_same_folder_are_refused(tmp_path):
                 points=16, boundary_points=2), out=out, progress=False, plot=False)
 
 
+def test_a_run_from_before_an_option_existed_is_kept_as_done(tmp_path):
+    # a folder made by an older pinnlab lacks the options added since: that run had their defaults
+    out = tmp_path / "g"
+    cfg = SolveConfig(width=8, depth=2, steps=5, lbfgs_steps=0, points=16, boundary_points=2)
+    compare(["poisson1d"], ["tanh"], seeds=1, config=cfg, out=out, progress=False, plot=False)
+    record = next(out.rglob("config.json"))
+    saved = json.loads(record.read_text())
+    for key in ("arch", "balance", "periodic", "rwf"):
+        del saved["config"][key]
+    record.write_text(json.dumps(saved))
+    again = compare(["poisson1d"], ["tanh"], seeds=1, config=cfg, out=out, progress=False, plot=False)
+    assert again.counts["done"] == 1
+    with pytest.raises(RunError, match="other options.*arch"):  # a non-default value is another run
+        compare(["poisson1d"], ["tanh"], seeds=1, config=SolveConfig(**{**cfg.to_dict(), "arch": "modified"}),
+                out=out, progress=False, plot=False)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"seeds": 0}, "seeds"), ({"layers": ["tanh", "nope"]}, "nope"), ({"solvers": ["pinn", "x"]}, "'x'"),
     ({"jobs": 0}, "jobs"),

@@ -133,9 +133,9 @@ def run_state(path: Path, config: SolveConfig, spec: RunSpec | None = None) -> s
         if params is not None and _json_roundtrip(params) != _json_roundtrip(dict(spec.params)):
             raise RunError(f"{str(path)!r} holds a run of {spec.name!r} with other parameters ({params}); "
                            f"use another --out or the same parameters")
-    stored = run.config.get("config", {})
+    stored = _json_roundtrip(SolveConfig.completed(run.config.get("config", {})))  # options added since: defaults
     wanted = _json_roundtrip(config.to_dict())
-    diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))  # a key added since: None
+    diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
     if diff:
         raise RunError(f"{str(path)!r} holds a run made with other options ({', '.join(diff)} differ); "
                        f"use another --out or the same options")
