@@ -175,7 +175,8 @@ def figure(models: dict[str, nn.Module], x, y, path: Path, seed: int) -> None:
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
     fig.colorbar(im, ax=axes, shrink=0.85, label="plain network output")
-    fig.suptitle(f"two moons, 2 -> [100]x{DEPTH[0]} -> 1 sigmoid MLP, seed {seed}: the plain network after training")
+    sep = ": " if len(models) > 2 else "\n"  # one or two panels are too narrow for the title on one line
+    fig.suptitle(f"two moons, 2 -> [100]x{DEPTH[0]} -> 1 sigmoid MLP, seed {seed}{sep}the plain network after training")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
