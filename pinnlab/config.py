@@ -99,8 +99,10 @@ class SolveConfig:
     periodic_modes: int = option(1, "Harmonics K of --periodic: cos/sin(2 pi k x / L), k = 1..K.", low=1, high=1000)
     fourier_features: str = option("", "Random Fourier features M,SIGMA: [cos Bx, sin Bx], B (M x inputs) ~ "
                                    "N(0, SIGMA^2), fixed, seeded.", metavar="M,SIGMA", check=check_fourier)
-    arch: str = option("mlp", "mlp | modified (two encoders U, V; h = z U + (1 - z) V per layer).",
-                       choices=("mlp", "modified"), what="architecture")
+    arch: str = option("mlp", "mlp | modified (two encoders U, V; h = z U + (1 - z) V per layer) | pirate "
+                       "(PirateNet: U, V and --depth gated residual blocks of 3 layers; Fourier features "
+                       "WIDTH/2,1 unless --fourier-features).", choices=("mlp", "modified", "pirate"),
+                       what="architecture")
     rwf: str = option("", "Random weight factorisation MU,SIGMA: W = diag(exp(s)) V, s ~ N(MU, SIGMA^2) (e.g. "
                       "1,0.1).", metavar="MU,SIGMA", check=check_rwf)
     width: int | None = option(None, "Units per hidden layer (default: the problem's recipe).", low=1, high=MAX_COUNT)

@@ -1,5 +1,6 @@
 """Net: inputs scaled from the domain to [-1, 1], an optional input embedding (layers/embeddings.py),
-hidden layers of one kind (plain, or mixed by two encoders: the modified MLP), a plain Linear head,
+hidden layers of one kind (plain, or mixed by two encoders: the modified MLP; or PirateNet's gated
+residual blocks, layers/pirate.py), a plain Linear head,
 optionally every weight randomly factorised (layers/rwf.py)."""
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from torch import nn
 
 from .errors import ConfigError
 from .layers import check_options, layer_kind
+from .layers.pirate import PirateBlock
 from .layers.rwf import factorise
 
-ARCHITECTURES = ("mlp", "modified")
+ARCHITECTURES = ("mlp", "modified", "pirate")
 
 
 class Net(nn.Module):
@@ -27,8 +29,11 @@ class Net(nn.Module):
     ``embedding`` (a module with ``out_dim`` and ``forward_jet``) maps the scaled inputs first.
     ``arch="modified"``: the modified MLP of Wang, Teng & Perdikaris (2021; jaxpi's ``ModifiedMlp``): two
     encoders U = σ(W_u x + b_u), V = σ(W_v x + b_v) of the (embedded) inputs, and after each hidden
-    layer h ← z ⊙ U + (1 − z) ⊙ V with z the layer's output. ``rwf=(mu, sigma, seed)`` factorises every
-    weight matrix (:func:`~pinnlab.layers.rwf.factorise`).
+    layer h ← z ⊙ U + (1 − z) ⊙ V with z the layer's output. ``arch="pirate"``: PirateNet (jaxpi's
+    ``PirateNet``): the same encoders, then ``depth`` residual blocks of three layers each
+    (:class:`~pinnlab.layers.pirate.PirateBlock`) that start as the identity, and the head reading the
+    (embedded) input's space. ``rwf=(mu, sigma, seed)`` factorises every weight matrix
+    (:func:`~pinnlab.layers.rwf.factorise`).
     """
 
     def __init__(self, in_dim: int, out_dim: int, width: int = 32, depth: int = 3, layer: str = "tanh", *,
@@ -58,37 +63,50 @@ class Net(nn.Module):
         first_dim = embedding.out_dim if embedding is not None else in_dim
         sizes = [first_dim] + [width] * depth
         extra = {"init": init} if init is not None else {}
-        self.hidden = nn.ModuleList(_build(kind, a, b, i == 0, extra, self.layer_options)
-                                    for i, (a, b) in enumerate(zip(sizes, sizes[1:])))
+        if arch == "pirate":
+            if layer_norm:
+                raise ConfigError("layer normalisation is not available with arch 'pirate' (its blocks start as the "
+                                  "identity; drop --layer-norm or use arch mlp or modified)")
+            self.hidden = nn.ModuleList(
+                PirateBlock(first_dim, width, lambda a, b, first: _build(kind, a, b, first, extra, self.layer_options))
+                for _ in range(depth))
+        else:
+            self.hidden = nn.ModuleList(_build(kind, a, b, i == 0, extra, self.layer_options)
+                                        for i, (a, b) in enumerate(zip(sizes, sizes[1:])))
         self.encoders = nn.ModuleList(_build(kind, first_dim, width, True, extra, self.layer_options)
-                                      for _ in range(2)) if arch == "modified" else None
+                                      for _ in range(2)) if arch in ("modified", "pirate") else None
         self.layer_norm = bool(layer_norm)
         self.norms = nn.ModuleList(nn.LayerNorm(width) for _ in range(depth)) if layer_norm else None
         if self.layer_norm:
             _spread_zero_biases(self.hidden, sizes)
-        self.head = nn.Linear(width, out_dim)
+        self.head = nn.Linear(first_dim if arch == "pirate" else width, out_dim)
         nn.init.xavier_normal_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         self.transform = transform
-        self._check_layers(first_dim, width)
+        if arch == "pirate":
+            for i, block in enumerate(self.hidden):
+                self._check_layers(first_dim, width, block.layers[:2], f"block {i}: ")
+                self._check_layers(width, first_dim, block.layers[2:], f"block {i}: ")
+        else:
+            self._check_layers(first_dim, width, self.hidden)
         if rwf is not None:  # last: every layer's weight as initialised is what gets factorised
             mu, sigma, seed = rwf
             factorise(self, mu, sigma, torch.Generator().manual_seed(int(seed)))
 
-    def _check_layers(self, in_dim: int, width: int) -> None:
+    def _check_layers(self, in_dim: int, width: int, layers, where: str = "") -> None:
         """A dry run of the hidden layers on two points: a user's layer kind that fails or gives the
         wrong shape is one line naming it here, not a traceback from the first training step."""
         h = torch.zeros(2, in_dim, dtype=self.in_shift.dtype)
-        for i, layer in enumerate(self.hidden):
+        for i, layer in enumerate(layers):
             try:
                 with torch.no_grad():
                     h = layer(h)
             except Exception as e:  # noqa: BLE001 - the layer's own error, as one line
-                raise ConfigError(f"layer kind {self.layer!r}: hidden layer {i} raised {type(e).__name__}: "
+                raise ConfigError(f"layer kind {self.layer!r}: {where}hidden layer {i} raised {type(e).__name__}: "
                                   f"{' '.join(str(e).split())[:200]}") from None
             if not isinstance(h, torch.Tensor) or tuple(h.shape) != (2, width):
                 got = tuple(h.shape) if isinstance(h, torch.Tensor) else type(h).__name__
-                raise ConfigError(f"layer kind {self.layer!r}: hidden layer {i} gave {got} for 2 points; "
+                raise ConfigError(f"layer kind {self.layer!r}: {where}hidden layer {i} gave {got} for 2 points; "
                                   f"expected (2, {width}) (points, width)")
 
     def scale_inputs(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,6 +121,11 @@ class Net(nn.Module):
         if self.embedding is not None:
             h = getattr(self.embedding, method)(h)
         u, v = (getattr(e, method)(h) for e in self.encoders) if self.encoders is not None else (None, None)
+        if self.arch == "pirate":
+            d = u - v
+            for block in self.hidden:
+                h = block.run(h, v, d, method)
+            return h
         for i, layer in enumerate(self.hidden):
             h = getattr(layer, method)(h)
             if u is not None:
@@ -117,7 +140,7 @@ class Net(nn.Module):
 
     def supports_jets(self) -> bool:
         """Whether every part of the forward pass has jet rules (a transform is tried on jets once)."""
-        parts = [*self.hidden, *(self.encoders or []), *([self.embedding] if self.embedding is not None else [])]
+        parts = [*self.dense_layers(), *(self.encoders or []), *([self.embedding] if self.embedding is not None else [])]
         if not all(callable(getattr(m, "forward_jet", None)) for m in parts):
             return False
         if self.transform is None:
@@ -141,7 +164,13 @@ class Net(nn.Module):
     def extra_loss(self) -> dict[str, torch.Tensor]:
         """Loss terms the hidden layers ask for (adaptive activations' slope recovery); usually none."""
         from .layers.laaf import extra_loss
-        return extra_loss(self.hidden)
+        return extra_loss(self.dense_layers())
+
+    def dense_layers(self) -> list[nn.Module]:
+        """The hidden layers of the layer kind (a PirateNet's: those inside its blocks), encoders apart."""
+        if self.arch == "pirate":
+            return [layer for block in self.hidden for layer in block.layers]
+        return list(self.hidden)
 
 
 def _build(kind, n_in: int, n_out: int, first: bool, extra: dict, options: dict) -> nn.Module:

@@ -156,7 +156,7 @@ def test_the_new_networks_compile(tmp_path):
     (["--fourier-features", "0,1"], "fourier-features '0,1': expected M,SIGMA"),
     (["--fourier-features", "8"], "expected M,SIGMA"),
     (["--rwf", "1"], "rwf '1': expected MU,SIGMA"),
-    (["--arch", "resnet"], "unknown architecture 'resnet' (allowed: mlp, modified)"),
+    (["--arch", "resnet"], "unknown architecture 'resnet' (allowed: mlp, modified, pirate)"),
     (["--periodic", "y"], "periodic coordinate 'y': problem 'burgers' has no box coordinate"),
     (["--periodic", "auto"], "problem 'burgers' has no periodic condition"),
     (["--periodic-modes", "0"], "periodic-modes must be a positive integer")])

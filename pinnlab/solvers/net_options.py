@@ -14,6 +14,7 @@ from ..layers.embeddings import Chain, FourierFeatures, PeriodicEmbedding, parse
 from ..layers.rwf import parse_rwf
 from ..problem import Problem
 
+PIRATE_SIGMA = 1.0  # --arch pirate's Fourier scale when --fourier-features is not given (jaxpi's Burgers config)
 FOURIER_SEED = 7919  # B's stream, apart from the run's (the same network init and points with or without it)
 RWF_SEED = 7927
 
@@ -48,6 +49,9 @@ def net_arguments(problem: Problem, config: SolveConfig) -> dict[str, Any]:
         # the period is the coordinate's extent, which the network's input scaling maps to 2
         parts.append(PeriodicEmbedding(dim, {problem.domain.names.index(n): 2.0 for n in names}, config.periodic_modes))
     fourier = parse_fourier(config.fourier_features)
+    if fourier is None and config.arch == "pirate":
+        # PirateNet starts as a linear read-out of its embedding: without one, of the raw coordinates
+        fourier = (max(1, config.width // 2), PIRATE_SIGMA)
     if fourier is not None:
         m, sigma = fourier
         parts.append(FourierFeatures(parts[-1].out_dim if parts else dim, m, sigma, seed=config.seed + FOURIER_SEED))
@@ -59,3 +63,6 @@ def net_arguments(problem: Problem, config: SolveConfig) -> dict[str, Any]:
 def check_net_options(problem: Problem, config: SolveConfig) -> None:
     """Fail in one line, before a run directory exists, on options this problem cannot take."""
     periodic_coordinates(problem, config.periodic)
+    if config.arch == "pirate" and config.solver == "rai":
+        raise ConfigError("arch 'pirate' is not available with solver 'rai' (its layer chain cuts plain hidden "
+                          "layers, not residual blocks; allowed there: mlp)")
