@@ -15,6 +15,7 @@ from .errors import ConfigError
 from .geometry import SAMPLERS
 from .layers.embeddings import check_fourier
 from .layers.rwf import check_rwf
+from .solvers.soap import FIRST_STAGES, check_first_stage
 from .options import check as check_options
 from .options import option
 
@@ -110,6 +111,9 @@ class SolveConfig:
     steps: int | None = option(None, "Adam steps.", low=0, high=MAX_COUNT)
     lbfgs_steps: int | None = option(None, "L-BFGS iterations after Adam (0: none).", low=0, high=MAX_COUNT)
     lr: float | None = option(None, "Adam learning rate.", low=0)
+    first_stage: str = option("adam", "adam | soap: the optimiser of the first stage (the --steps steps at --lr; "
+                              "soap: pytorch-optimizer's SOAP, pip install 'pinnlab[soap]').", choices=FIRST_STAGES,
+                              check=check_first_stage, what="first stage")
     warmup: int | None = option(None, "Adam steps of linear learning-rate warm-up from 0 (0: none).", low=0,
                                 high=MAX_COUNT)
     lr_decay: float | None = option(None, "Adam's rate falls by this factor every 1000 steps after warm-up (1: "

@@ -18,7 +18,8 @@ from typing import Any
 
 import torch
 
-from . import qn_stage, schedules
+from ..errors import ConfigError
+from . import qn_stage, schedules, soap
 from .base import SolverTask, StepMode
 from .quasi_newton import check_size, choose
 
@@ -52,6 +53,7 @@ class Schedule:
     qn_restart: int = 0       # dense quasi-Newton: new points and a fresh Hessian every N iterations
     warmup: int = 0           # Adam steps of linear warm-up, then the rate falls by lr_decay every 1000 steps
     lr_decay: float = 1.0
+    first_stage: str = "adam"  # the optimiser of the --steps stage: adam, or soap (soap.py)
 
     @classmethod
     def from_config(cls, config: Any) -> Schedule:
@@ -61,7 +63,8 @@ class Schedule:
                    eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
                    early_stop=config.early_stop, optimizer=config.optimizer or "lbfgs",
                    qn_restart=config.qn_restart or 0, warmup=config.warmup or 0,
-                   lr_decay=1.0 if config.lr_decay is None else config.lr_decay)
+                   lr_decay=1.0 if config.lr_decay is None else config.lr_decay,
+                   first_stage=getattr(config, "first_stage", "adam"))
 
 
 @dataclass
@@ -228,7 +231,13 @@ class Trainer:
             # the rate in) is then not used, rather than recompiled at every step
             sched = schedules.scheduled(self.s.warmup, self.s.lr_decay)
             lr = torch.tensor(self.s.lr, device=params[0].device) if sched else self.s.lr
-            return self.task.adam_optimizer(params, lr) or make_adam(params, lr)
+            own = self.task.adam_optimizer(params, lr)
+            if self.s.first_stage == "soap":
+                if own is not None:
+                    raise ConfigError("first-stage 'soap' cannot replace this solver's own first-stage optimiser "
+                                      "(its mini-batches move only some rows); use --first-stage adam")
+                return soap.make_soap(params, self.s.lr)  # a float rate: SOAP steps with it as a number
+            return own or make_adam(params, lr)
         if phase == "lbfgs" and self.s.optimizer == "lbfgs":
             fp64 = self.s.lbfgs_dtype == torch.float64
             return torch.optim.LBFGS(params, lr=1.0, max_iter=LBFGS_CHUNK, max_eval=LBFGS_CHUNK * LBFGS_EVALS,
@@ -323,7 +332,11 @@ class Trainer:
             if s.resample_every and st.step > 0 and st.step % s.resample_every == 0:
                 self.task.resample(st.step)
             if schedules.scheduled(s.warmup, s.lr_decay):
-                self.optimizer.param_groups[0]["lr"].fill_(s.lr * schedules.lr_factor(st.step, s.warmup, s.lr_decay))
+                group, rate = self.optimizer.param_groups[0], s.lr * schedules.lr_factor(st.step, s.warmup, s.lr_decay)
+                if isinstance(group["lr"], torch.Tensor):
+                    group["lr"].fill_(rate)
+                else:
+                    group["lr"] = rate
             t0, c0 = time.perf_counter(), time.process_time()
             self.task.select_batch(st.step)  # drawing a batch is part of a batched step's time
             self.task.rebalance(st.step, self.term_gradients, self.agree or (lambda d: d))
