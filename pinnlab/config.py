@@ -15,9 +15,9 @@ from .errors import ConfigError
 from .geometry import SAMPLERS
 from .layers.embeddings import check_fourier
 from .layers.rwf import check_rwf
-from .solvers.soap import FIRST_STAGES, check_first_stage
 from .options import check as check_options
 from .options import option
+from .solvers.soap import FIRST_STAGES, check_first_stage
 
 DEVICES = ("cpu", "cuda")
 MAX_THREADS = 1024  # far beyond any machine's cores; the bound only stops absurd values
