@@ -263,15 +263,15 @@ def chunk_size(n: int, bytes_per_point: int, device: torch.device | str) -> int:
     return -(-n // k)
 
 
-def sum_over_chunks(fn: Callable, params: list[torch.Tensor], x: torch.Tensor, size: int
+def sum_over_chunks(fn: Callable, params: list[torch.Tensor], x: torch.Tensor, size: int, *rest: Any
                     ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
-    """``fn(params, chunk) -> (grads, terms)`` (a :func:`value_and_grad` function) over ``x`` in
+    """``fn(params, chunk, *rest) -> (grads, terms)`` (a :func:`value_and_grad` function) over ``x`` in
     chunks of ``size`` points, gradients and terms summed: the whole set's when each chunk's terms
     are its share of a sum over points."""
     grads: list[torch.Tensor] = []
     terms: dict[str, torch.Tensor] = {}
     for part in x.split(size):
-        g, t = fn(params, part)
+        g, t = fn(params, part, *rest)
         if not grads:  # copies: a CUDA-graph replay would overwrite its outputs in place
             grads, terms = [v.clone() for v in g], {k: v.clone() for k, v in t.items()}
             continue

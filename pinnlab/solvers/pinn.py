@@ -134,10 +134,10 @@ class PinnTask(SolverTask):
         if self.balanced:
             self.model.register_buffer("balance_weights", torch.ones(len(self.balanced), dtype=self.dtype,
                                                                      device=self.points.device))
-        # RBA writes its weights at each evaluation, which a compiled graph would not keep; a compiled graph
-        # also holds --balance's weights as the constants they were when it was traced (measured): eager
-        self.compile = (should_compile(config.compile, self.engine, config.steps or 0, config.device) and not config.rba
-                        and config.balance == "none")
+        # RBA writes its weights at each evaluation, which a compiled graph would not keep: eager. --balance's
+        # weights enter a compiled step as an input (``_live``), not as the constants they were when traced
+        self.compile = should_compile(config.compile, self.engine, config.steps or 0, config.device) and not config.rba
+        self._lam: torch.Tensor | None = None  # --balance's weights as the compiled function's input, while it runs
         # causal weights couple the residual points: never chunked
         self.chunk = self._chunk_size() if self.compile and self.chunkable and not config.causal else None
         self._coupled = False  # found once: the residual couples points, so it is never chunked again
@@ -226,7 +226,26 @@ class PinnTask(SolverTask):
         """A term's weight: ``--weight`` times its ``--balance`` weight (a tensor, read live) if balanced."""
         if self.balanced is None:
             return self.weights[name]
-        return self.weights[name] * self.model.balance_weights[self.balanced.index(name)]
+        lam = self._lam if self._lam is not None else self.model.balance_weights
+        return self.weights[name] * lam[self.balanced.index(name)]
+
+    def _live(self) -> tuple[torch.Tensor, ...]:
+        """Tensors a compiled step takes as inputs after its points: what changes between its calls (the
+        --balance weights), so that a rebalance reaches the graph without compiling it again."""
+        return (self.model.balance_weights,) if self.balanced else ()
+
+    def _with_live(self, fn):
+        """``fn(*points)`` as a function of ``(*points, *self._live())``, reading the weights from its input."""
+        if not self.balanced:
+            return fn
+
+        def terms(*args):
+            self._lam = args[-1]
+            try:
+                return fn(*args[:-1])
+            finally:
+                self._lam = None
+        return terms
 
     def rebalance(self, step: int, term_gradients, agree=lambda d: d) -> None:
         """``--balance gradnorm|ntk``: every ``--balance-every`` Adam steps, λ from the terms' gradient norms
@@ -274,7 +293,8 @@ class PinnTask(SolverTask):
         return options_for(self.net, self.config.device)
 
     def _whole(self) -> CompiledStep:
-        return CompiledStep(self.model, self._weighted_terms, lambda: tuple(self.points.training), self._options())
+        return CompiledStep(self.model, self._with_live(self._weighted_terms),
+                            lambda: (*self.points.training, *self._live()), self._options())
 
     def step_mode(self, phase: str) -> StepMode:
         """Eager where compiling does not pay (or cannot: nested autograd); else the compiled step, in
@@ -291,14 +311,15 @@ class PinnTask(SolverTask):
         if not self.compile:
             return EagerStep(self)
         if self.chunk is not None and not self._coupled:
-            others = (self._other_terms if self.names or self.extra_terms({}) else None)
-            return ChunkedStep(self.model, self._residual_share, lambda: (self.points.residual,), self.chunk,
-                               others, lambda: tuple(self.points.conditions), self._chunks_hold, self._whole,
+            others = (self._with_live(self._other_terms) if self.names or self.extra_terms({}) else None)
+            return ChunkedStep(self.model, self._with_live(self._residual_share),
+                               lambda: (self.points.residual, *self._live()), self.chunk, others,
+                               lambda: (*self.points.conditions, *self._live()), self._chunks_hold, self._whole,
                                self._options())
         whole = self._whole()
         if phase == "adam":
-            return AdamInGraphStep(self.model, self._weighted_terms, lambda: tuple(self.points.training), whole,
-                                   self._options())
+            return AdamInGraphStep(self.model, self._with_live(self._weighted_terms),
+                                   lambda: (*self.points.training, *self._live()), whole, self._options())
         return whole
 
     def _chunks_hold(self, terms: Terms) -> bool | None:

@@ -66,7 +66,8 @@ class ChunkedStep(StepMode):
         return not (self.share.failed or (self.rest is not None and self.rest.failed))
 
     def _chunked(self, values: list[torch.Tensor], *_: Any) -> tuple[list[torch.Tensor], Terms]:
-        grads, terms = sum_over_chunks(self.share, values, *self.points(), self.chunk)
+        points, *live = self.points()  # the residual's points, then inputs every chunk takes whole
+        grads, terms = sum_over_chunks(self.share, values, points, self.chunk, *live)
         if self.rest is not None:
             more, others = self.rest(values, *self.others())
             torch._foreach_add_(grads, list(more))
