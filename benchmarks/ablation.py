@@ -52,6 +52,14 @@ TECHNIQUES = {
         "ntk": dict(balance="ntk"),
     },
 }
+# probes run only when named in --variants: why RWF lost on Burgers (its effective step at Adam's rate?)
+PROBES = {
+    "burgers": {
+        "lr1e-3": dict(lr=1e-3),
+        "rwf-lr1e-3": dict(rwf="1,0.1", lr=1e-3),
+        "rwf-mu0.5": dict(rwf="0.5,0.1"),
+    },
+}
 # alone only: "all" stays last round's set (these are another balancing, architecture, optimiser, step mode)
 ALONE_ONLY = ("ntk", "pirate", "soap", "gradnorm-compiled")
 QUICK = dict(steps=20, lbfgs_steps=3, points=100, boundary_points=20, eval_every=20)
@@ -105,6 +113,7 @@ def main() -> None:
         for name in problems:
             chosen = variants(name)
             if args.variants:
+                chosen = {**chosen, **PROBES.get(name, {})}
                 chosen = {k: v for k, v in chosen.items() if k in args.variants.split(",") or k == "baseline"}
             # untimed warm-up: imports, the reference solution
             run(name, {**QUICK, "steps": 2, "lbfgs_steps": 0}, seed, args.threads, args.device)

@@ -124,6 +124,8 @@ def test_a_pirate_net_learns_an_unknown(tmp_path):
 
 @pytest.mark.parametrize("args,says", [
     (["--arch", "pirate", "--solver", "rai"], "arch 'pirate' is not available with solver 'rai'"),
+    (["--arch", "modified", "--solver", "rai"], "arch 'modified' is not available with solver 'rai'"),
+    (["--fourier-features", "4,1", "--solver", "rai"], "fourier-features '4,1' is not available with solver 'rai'"),
     (["--arch", "pirate", "--layer-norm"], "layer normalisation is not available with arch 'pirate'"),
     (["--arch", "pirates"], "unknown architecture 'pirates' (allowed: mlp, modified, pirate)")])
 def test_what_pirate_cannot_take_is_one_line_and_exit_2(args, says, tmp_path, run_cli):

@@ -63,6 +63,11 @@ def net_arguments(problem: Problem, config: SolveConfig) -> dict[str, Any]:
 def check_net_options(problem: Problem, config: SolveConfig) -> None:
     """Fail in one line, before a run directory exists, on options this problem cannot take."""
     periodic_coordinates(problem, config.periodic)
-    if config.arch == "pirate" and config.solver == "rai":
-        raise ConfigError("arch 'pirate' is not available with solver 'rai' (its layer chain cuts plain hidden "
-                          "layers, not residual blocks; allowed there: mlp)")
+    if config.solver == "rai":  # measured: modified ran on a chain without its encoders, fourier-features raised
+        used = [what for what, on in ((f"arch {config.arch!r}", config.arch != "mlp"),
+                                      (f"periodic {config.periodic!r}", bool(config.periodic)),
+                                      (f"fourier-features {config.fourier_features!r}", bool(config.fourier_features)))
+                if on]
+        if used:
+            raise ConfigError(f"{used[0]} is not available with solver 'rai' (its layer chain cuts plain hidden layers: "
+                              f"no input embedding, encoders or residual blocks; allowed there: --arch mlp, --rwf)")
