@@ -141,3 +141,26 @@ def test_pirate_without_an_embedding_reads_out_the_scaled_coordinates():
     torch.testing.assert_close(net(x), net.scale_inputs(x) @ net.head.weight.T + net.head.bias)
     with pytest.raises(ConfigError, match="layer normalisation"):
         Net(2, 1, arch="pirate", layer_norm=True)
+
+
+@pytest.mark.slow  # compiling takes 30-60 s on the loaded 2-core machine
+def test_the_compiled_pirate_step_is_the_eager_one():
+    from pinnlab.solvers.base import EagerStep
+    from pinnlab.solvers.registry import get_solver
+    p = get_problem("burgers")
+    cfg = pl.SolveConfig(**{**SMALL, "compile": "on"}, steps=5, lbfgs_steps=0).resolved(p.recipe)
+    torch.manual_seed(0)
+    task = get_solver("pinn").make_task(p, cfg)
+    _perturb(task.net, 4)  # α away from 0: the blocks' layers are in the graph's result
+    assert task.compile
+
+    def loss_and_grads(mode):
+        for q in task.parameters():
+            q.grad = None
+        terms = mode.loss_and_grads(lambda t: sum(t.values()))
+        return float(sum(terms.values()).detach()), [q.grad.clone() for q in task.parameters()]
+    (cl, cg), (el, eg) = loss_and_grads(task.step_mode("lbfgs")), loss_and_grads(EagerStep(task))
+    assert cl == pytest.approx(el, rel=1e-10)
+    for a, b in zip(cg, eg):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+    assert float(eg[[n for n, _ in task.model.named_parameters()].index("net.hidden.0.alpha")].abs()) > 0
