@@ -10,7 +10,7 @@ of the recipe's optimiser after), the same seed, and runs eager (``compile off``
 compiling would be most of a run's time; ``gradnorm-compiled`` shows what it costs and buys), one variant
 after the other, so load drifts on a shared machine fall on all alike. docs/techniques.md gives the table.
 
-    python benchmarks/ablation.py --quick                          # under a minute: tiny budgets
+    python benchmarks/ablation.py --quick                          # under a minute: tiny budgets, not compiled
     nice -n 10 env OMP_NUM_THREADS=1 python benchmarks/ablation.py --json ablation.json
 
 JSON: ``{"budget": {...}, "rows": [{"problem", "variant", "seed", "rel_l2", "wall_s", "cpu_s", "params", "stop",
@@ -112,6 +112,8 @@ def main() -> None:
     for seed in range(args.seeds):
         for name in problems:
             chosen = variants(name)
+            if args.quick:  # compiling alone takes over a minute on the loaded machine
+                chosen.pop("gradnorm-compiled", None)
             if args.variants:
                 chosen = {**chosen, **PROBES.get(name, {})}
                 chosen = {k: v for k, v in chosen.items() if k in args.variants.split(",") or k == "baseline"}
