@@ -165,6 +165,19 @@ def test_autograd_derivatives_are_refused():
         rai_solver.check_config(problem, cfg)
 
 
+def test_soap_cannot_replace_the_row_batched_adam_and_makes_no_run_folder(tmp_path):
+    problem = get_problem("poisson1d")
+    cfg = pl.SolveConfig(**{**BASE, "first_stage": "soap", "options": {"batch": 8}}).resolved(problem.recipe)
+    with pytest.raises(ConfigError, match="first-stage 'soap'"):
+        rai_solver.check_config(problem, cfg)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["solve", "poisson1d", "--solver", "rai", "--first-stage", "soap", "--opt",
+                                      "batch=8", "--points", "24", "--out", str(out)])
+    # main() turns a ConfigError into one line and exit 2; the point here: refused before the run folder exists
+    assert isinstance(result.exception, ConfigError) and "first-stage 'soap'" in str(result.exception)
+    assert not out.exists()
+
+
 def test_alternating_steps_move_the_states_then_the_weights():
     task = _task(rai_solver.make_task, options={"update": "alternating"})
     params = task.parameters()

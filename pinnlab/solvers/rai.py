@@ -286,7 +286,11 @@ def _full(c, like: torch.Tensor) -> torch.Tensor:
 
 def check_config(problem: Problem, config: SolveConfig) -> None:
     """The PINN solver's checks, the RAI options, and jet rules for the network (RAI's states are jets)."""
-    parse_options(config.options)
+    opts = parse_options(config.options)
+    if config.first_stage != "adam" and opts["batch"] and opts["batch"] < (config.points or 0):
+        # its row-batched Adam moves only a batch's rows and their moments: no other optimiser does
+        raise ConfigError(f"solver 'rai' with --opt batch={opts['batch']} trains with its own row-batched Adam: "
+                          f"--first-stage {config.first_stage!r} cannot replace it (allowed: adam, or --opt batch=0)")
     if config.batch_size:  # its per-point state tables are sized by the residual set it holds whole
         raise ConfigError(f"solver 'rai' does not take --batch-size (got {config.batch_size}); its own "
                           f"--opt batch=N batches over its per-point states")
