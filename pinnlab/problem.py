@@ -54,6 +54,7 @@ class Recipe:
     warmup: int = 0            # Adam steps of learning-rate warm-up
     lr_decay: float = 1.0      # Adam's rate falls by this factor every 1000 steps after warm-up
     hard: bool = False         # the problem's hard-constraint transform (--hard/--soft)
+    periodic: str = ""         # exact periodic embedding of these coordinates (--periodic; "auto": of its conditions)
 
 
 # A problem given no recipe (a user's file) trains with this: Adam, then SSBroyden where the network has
