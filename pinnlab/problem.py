@@ -469,6 +469,7 @@ class Problem:
                 f"new points and a fresh Hessian every {r.qn_restart} iterations" * bool(r.qn_restart),
                 f"RAD k={r.rad:g}" * bool(r.rad), f"RBA eta={r.rba:g}" * bool(r.rba),
                 f"causal eps={r.causal:g}" * bool(r.causal),
+                "hard constraint" * r.hard, f"periodic embedding ({r.periodic})" * bool(r.periodic),
                 f"warm-up {r.warmup} steps" * bool(r.warmup), f"lr x{r.lr_decay:g} per 1000 steps" * (r.lr_decay != 1)]
         lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
                      f"+ {r.lbfgs_steps} {stage}, {r.points} interior points, {r.boundary_points} per condition"
