@@ -36,8 +36,8 @@ problem = Problem(
     equation="u_t = d u_xx - gamma (u^3 - u), u(x, 0) = x^2 cos(pi x), periodic in x on [-1, 1]",
     description="Allen-Cahn phase separation with thin interfaces (d = 1e-4, gamma = 5).",
     # the initial value exact (_hard), N periodic in x, causal weights (eps 10), a 3 x 32 net, a short Adam
-    # start, then SSBroyden (docs/accuracy.md, Allen-Cahn): rel L2 4.6e-5, 6.6e-5, 4.0e-5 (seeds 0-2) in
-    # 109-114 CPU s each, below 1e-3 after 520-740 iterations; the old 4 x 64 recipe (soft, L-BFGS): 0.7-1.0
+    # start, then SSBroyden (docs/accuracy.md, Allen-Cahn): rel L2 median 4.7e-5, worst 6.6e-5 (seeds 0-4)
+    # in 101-114 CPU s each, below 1e-3 after 520-760 iterations; the old 4 x 64 recipe (soft, L-BFGS): 0.7-1.0
     recipe=Recipe(width=32, depth=3, steps=1000, lbfgs_steps=2000, lr=5e-3, points=2000, boundary_points=200,
                   optimizer="ssbroyden", causal=10.0, hard=True, periodic="auto"),
     hard_constraint=HardConstraint(_hard, enforces=(0,)),
