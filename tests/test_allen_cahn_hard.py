@@ -72,3 +72,12 @@ def test_a_hard_periodic_run_passes_the_constraint_check_and_learns(tmp_path):
     r = pl.solve("allen-cahn", cfg, out=tmp_path / "run")
     assert set(r.report["loss_terms"]) == {"residual"}  # initial value and periodicity are both exact
     assert r.rel_l2 < 1.0
+
+
+def test_the_recipe_sets_the_periodic_embedding_and_a_user_can_turn_it_off():
+    r = get_problem("allen-cahn").recipe
+    assert pl.SolveConfig().resolved(r).periodic == "auto" and pl.SolveConfig().resolved(r).hard
+    assert pl.SolveConfig(periodic="").resolved(r).periodic == ""
+    assert pl.SolveConfig().resolved(get_problem("burgers").recipe).periodic == ""
+    # a run recorded before recipes could set it had no embedding
+    assert pl.SolveConfig.completed({"width": 8})["periodic"] == ""
