@@ -95,8 +95,9 @@ class SolveConfig:
     init: str | None = option(None, "Weight initialisation (xavier, he, lecun, orthogonal, default).")
     layer_norm: bool = option(False, "Layer normalisation after every hidden layer.")
     # network techniques (docs/techniques.md): embeddings, the modified MLP, weight factorisation
-    periodic: str = option("", "Exact periodic embedding of these coordinates ('x', 'x,y', or auto: those of the "
-                           "problem's periodic conditions); the period is the coordinate's extent.", metavar="COORDS")
+    periodic: str | None = option(None, "Exact periodic embedding of these coordinates ('x', 'x,y', or auto: those of "
+                                  "the problem's periodic conditions; '': none); the period is the coordinate's "
+                                  "extent (default: the problem's recipe).", metavar="COORDS")
     periodic_modes: int = option(1, "Harmonics K of --periodic: cos/sin(2 pi k x / L), k = 1..K.", low=1, high=1000)
     fourier_features: str = option("", "Random Fourier features M,SIGMA: [cos Bx, sin Bx], B (M x inputs) ~ "
                                    "N(0, SIGMA^2), fixed, seeded.", metavar="M,SIGMA", check=check_fourier)
@@ -199,7 +200,7 @@ class SolveConfig:
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
                                                    "boundary_points", "resample_every", "optimizer", "qn_restart",
                                                    "causal", "rba", "rad", "warmup", "lr_decay", "data_from_reference",
-                                                   "hard")
+                                                   "hard", "periodic")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}
@@ -212,7 +213,8 @@ class SolveConfig:
     def completed(cls, stored: Mapping[str, Any]) -> dict[str, Any]:
         """A run record's config with each option added since it was written at its default (which
         that run had)."""
-        return {**{k: v for k, v in cls().to_dict().items() if k not in stored}, **stored}
+        had = {**cls().to_dict(), "periodic": ""}  # recipes set no embedding before Recipe.periodic existed
+        return {**{k: v for k, v in had.items() if k not in stored}, **stored}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SolveConfig:

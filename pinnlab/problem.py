@@ -54,6 +54,7 @@ class Recipe:
     warmup: int = 0            # Adam steps of learning-rate warm-up
     lr_decay: float = 1.0      # Adam's rate falls by this factor every 1000 steps after warm-up
     hard: bool = False         # the problem's hard-constraint transform (--hard/--soft)
+    periodic: str = ""         # exact periodic embedding of these coordinates (--periodic; "auto": of its conditions)
 
 
 # A problem given no recipe (a user's file) trains with this: Adam, then SSBroyden where the network has
@@ -468,6 +469,7 @@ class Problem:
                 f"new points and a fresh Hessian every {r.qn_restart} iterations" * bool(r.qn_restart),
                 f"RAD k={r.rad:g}" * bool(r.rad), f"RBA eta={r.rba:g}" * bool(r.rba),
                 f"causal eps={r.causal:g}" * bool(r.causal),
+                "hard constraint" * r.hard, f"periodic embedding ({r.periodic})" * bool(r.periodic),
                 f"warm-up {r.warmup} steps" * bool(r.warmup), f"lr x{r.lr_decay:g} per 1000 steps" * (r.lr_decay != 1)]
         lines.append(f"default recipe: layer {r.layer}, {r.width}x{r.depth}, {r.steps} Adam steps (lr {r.lr:g}) "
                      f"+ {r.lbfgs_steps} {stage}, {r.points} interior points, {r.boundary_points} per condition"

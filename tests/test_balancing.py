@@ -94,7 +94,7 @@ def test_ntk_traces_match_finite_differences_in_the_parameters():
     # allen-cahn: a residual, an initial condition and a periodic one (pairs of points: computed whole)
     p = get_problem("allen-cahn")
     cfg = pl.SolveConfig(**{**SMALL, "width": 5, "points": 40, "boundary_points": 10}, steps=1, lbfgs_steps=0,
-                         balance="ntk").resolved(p.recipe)
+                         balance="ntk", hard=False, periodic="").resolved(p.recipe)  # the soft problem
     torch.manual_seed(0)
     task = get_solver("pinn").make_task(p, cfg)
     traces = task.ntk_traces()

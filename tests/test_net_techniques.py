@@ -53,7 +53,7 @@ def test_periodic_embedding_is_cos_and_sin_of_the_harmonics():
 @pytest.mark.parametrize("extra", [{}, {"fourier_features": "16,2"}, {"arch": "modified", "rwf": "1,0.1"}],
                          ids=["periodic", "periodic+fourier", "periodic+modified+rwf"])
 def test_allen_cahn_with_periodic_embedding_is_exactly_periodic_in_x(extra):
-    net = _net("allen-cahn", periodic="auto", periodic_modes=2, **extra)
+    net = _net("allen-cahn", periodic="auto", periodic_modes=2, hard=False, **extra)  # the network alone
     _perturb(net, 1)
     t = torch.rand(50, 1, dtype=F64)
     lo, hi = torch.cat([-torch.ones_like(t), t], 1), torch.cat([torch.ones_like(t), t], 1)
@@ -63,7 +63,7 @@ def test_allen_cahn_with_periodic_embedding_is_exactly_periodic_in_x(extra):
         scale = float(a["u"][idx].detach().abs().max())
         torch.testing.assert_close(a["u"][idx], b["u"][idx], rtol=0, atol=1e-13 * max(scale, 1.0) * 10)
     # and without the embedding they do not (the check can fail)
-    plain = _net("allen-cahn")
+    plain = _net("allen-cahn", periodic="", hard=False)
     assert float((plain(lo) - plain(hi)).detach().abs().max()) > 1e-3
 
 
@@ -198,7 +198,7 @@ def test_periodic_conditions_made_exact_by_the_embedding_leave_the_loss():
     names = {}
     for periodic in ("", "auto"):
         cfg = pl.SolveConfig(width=8, depth=2, points=50, boundary_points=10, steps=1, lbfgs_steps=0,
-                             periodic=periodic, compile="off").resolved(p.recipe)
+                             periodic=periodic, hard=False, compile="off").resolved(p.recipe)
         names[periodic] = list(get_solver("pinn").make_task(p, cfg).loss_terms())
     assert names[""] == ["residual", "initial_value", "periodic"]
     assert names["auto"] == ["residual", "initial_value"]

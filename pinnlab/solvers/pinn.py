@@ -129,6 +129,7 @@ class PinnTask(SolverTask):
             self.model.register_buffer("rba_weights", torch.zeros(self.points.residual.n, dtype=self.dtype,
                                                                   device=self.points.device))
         self._rba_live = bool(config.rba)  # updated during Adam; the quasi-Newton stages need a fixed loss
+        self._causal_w: torch.Tensor | None = None  # --causal: held at their value when a quasi-Newton stage begins
         # --balance: one weight per residual/condition term, a buffer of the model (checkpointed with it)
         self.balanced = ["residual", *self.names] if config.balance != "none" else None
         if self.balanced:
@@ -204,8 +205,18 @@ class PinnTask(SolverTask):
             return _mean_square(r)
         dom = self.problem.domain
         per_point = (sum(t * t for t in r) / len(r)).reshape(-1)
-        return techniques.causal_loss(per_point, res.x[:, dom.names.index("t")], tuple(dom.ranges["t"]),
-                                      self.config.causal)
+        losses = techniques.bin_losses(per_point, res.x[:, dom.names.index("t")], tuple(dom.ranges["t"]))
+        w = self._causal_w if self._causal_w is not None else techniques.causal_weights(losses, self.config.causal)
+        return (w * losses).mean()
+
+    def _causal_weights_now(self) -> torch.Tensor:
+        """The causal weights of the current network on the training points."""
+        res = self.points.training[0]
+        r = self.problem.residual_terms(self.batch_fields([res], [self.req_res])[0], self.params)
+        dom = self.problem.domain
+        per_point = (sum(t * t for t in r) / len(r)).reshape(-1)
+        losses = techniques.bin_losses(per_point, res.x[:, dom.names.index("t")], tuple(dom.ranges["t"]))
+        return techniques.causal_weights(losses, self.config.causal)
 
     def _residual_share(self, res: Points) -> Terms:
         """A chunk's share of the residual term: the whole set's mean is the sum of the shares."""
@@ -301,6 +312,11 @@ class PinnTask(SolverTask):
         chunks of residual points where they are larger than the cache, with Adam's update in the graph
         where it is one graph. The mode given for each phase is kept for the report."""
         self._rba_live = bool(self.config.rba) and phase == "adam"
+        self._causal_w = None
+        if self.config.causal and phase != "adam":
+            # weights that move with θ but carry no gradient make the line searches' loss and gradient
+            # disagree (measured: allen-cahn seed 2's SSBroyden stopped after 2 iterations): fixed here
+            self._causal_w = self._causal_weights_now()
         self._modes[phase] = mode = self._choose_mode(phase)
         return mode
 
