@@ -25,8 +25,8 @@ DeepXDE is optional: `pip install -e '.[peers]'`. Without it the script says so 
 
 ``--examples`` instead runs DeepXDE's own poisson1d, heat, diffusion1d, Allen-Cahn and Burgers examples at
 their own recipes (``_deepxde_examples.py``) beside ``pinnlab solve`` of the same problem at pinnlab's
-recipe (diffusion1d is no built-in: the general default), one after the other in this process, seed by
-seed, both scored on pinnlab's reference points. JSON ``examples.NAME``: ``rel_l2_median``,
+recipe (diffusion1d is no built-in: a user-style problem with its own recipe), one after the other in
+this process, seed by seed, both scored on pinnlab's reference points. JSON ``examples.NAME``: ``rel_l2_median``,
 ``rel_l2_worst``, ``wall_s`` (pinnlab) and ``deepxde_rel_l2``, ``deepxde_wall_s`` (medians), and per seed.
 ``--quick`` shortens both sides (150 Adam steps and 20 iterations after, each tool).
 """
