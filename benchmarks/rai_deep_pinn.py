@@ -56,6 +56,24 @@ METHODS = {
     "rai-value-const": {"solver": "rai", "options": {"state_scale": 20.0, "free": "value"}},
     "rai-value-then-plain": {"solver": "rai", "options": {**RAI_OPTS, "free": "value"}, "then_lr": 1e-3,
                              "fraction": 0.5},
+    # RAI for a fixed number of Adam steps (this share of plain training's), so that λ's ramp to 1e4 is completed
+    # (in a time-stopped run it ramps over steps it never takes), then plain training for the rest of the budget;
+    # "fraction" caps the RAI phase's share of the budget
+    "rai-ramp-then-plain": {"solver": "rai", "options": RAI_OPTS, "rai_steps": 0.25, "then_lr": 1e-3,
+                            "fraction": 0.8},
+    "rai-every16-ramp-then-plain": {"solver": "rai", "options": {**RAI_OPTS, "layers": "every:16"},
+                                    "rai_steps": 0.25, "then_lr": 1e-3, "fraction": 0.8},
+    "rai-every8-ramp-then-plain": {"solver": "rai", "options": {**RAI_OPTS, "layers": "every:8"},
+                                   "rai_steps": 0.25, "then_lr": 1e-3, "fraction": 0.8},
+    "rai-hidden-ramp-then-plain": {"solver": "rai", "options": {**RAI_OPTS, "layers": "hidden"},
+                                   "rai_steps": 0.25, "then_lr": 1e-3, "fraction": 0.8},
+    # Adam for this share of plain training's steps, then L-BFGS (float64) until the budget is spent: on the plain
+    # loss for plain training, on the plain PINN loss (lbfgs=plain) or on the RAI objective (lbfgs=rai) after RAI
+    "plain-lbfgs": {"solver": "pinn", "adam_share": 0.5},
+    "rai-lbfgs-plain": {"solver": "rai", "options": {"state_scale": 20.0, "lbfgs": "plain"}, "adam_share": 0.25},
+    "rai-lbfgs-rai": {"solver": "rai", "options": {"state_scale": 20.0, "lbfgs": "rai"}, "adam_share": 0.25},
+    "rai-every16-then-plain": {"solver": "rai", "options": {**RAI_OPTS, "layers": "every:16"}, "then_lr": 1e-3,
+                               "fraction": 0.5},
 }
 DEFAULT_METHODS = ["plain", "skip", "skip-scaled", "rai", "rai-then-plain"]
 
@@ -99,6 +117,11 @@ def one(problem: str, layer: str, depth: int, width: int, seed: int, method: str
     first_budget = budget * frac if budget else None
     # a stopped run trains until its time is up: give it far more steps than it can take
     first_steps = steps if budget is None else steps * 50
+    if "rai_steps" in m:
+        first_steps = max(1, round(steps * m["rai_steps"]))
+    if "adam_share" in m:
+        first_steps = max(1, round(steps * m["adam_share"]))
+        base = {**base, "lbfgs_steps": 10 ** 5 if budget else steps - first_steps, "optimizer": "lbfgs"}
     opts = {**m.get("options", {}), **(options or {})}
     t0 = time.perf_counter()
     res, _ = _run(problem, pl.SolveConfig(solver=m["solver"], steps=first_steps, options=opts, **base),
@@ -108,7 +131,8 @@ def one(problem: str, layer: str, depth: int, width: int, seed: int, method: str
            "rai_objective": res.report.get("rai_objective"), "rai_state_mib": res.report.get("rai_state_mib")}
     if "then_lr" in m:
         rest = budget - (time.perf_counter() - t0) if budget else None
-        res, _ = _run(problem, pl.SolveConfig(solver="pinn", steps=first_steps, init_from=str(work / tag),
+        then_steps = steps * 50 if budget else first_steps
+        res, _ = _run(problem, pl.SolveConfig(solver="pinn", steps=then_steps, init_from=str(work / tag),
                                               **{**base, "lr": m["then_lr"]}), work / (tag + "-then"), rest)
         rec["then_steps"] = res.report.get("adam_steps")
     rec["seconds"] = time.perf_counter() - t0
@@ -204,14 +228,20 @@ def figure(summary: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     panels = sorted({(s["problem"], s["layer"]) for s in summary})
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False, constrained_layout=True)
-    for ax, (problem, layer) in zip(axes[0], panels):
+    cols = min(3, len(panels))  # more panels wrap onto further rows
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4 * rows), squeeze=False, constrained_layout=True)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (problem, layer) in zip(axes.flat, panels):
         for method in METHODS:
             pts = sorted((s["depth"], s["rel_l2"], s["rel_l2s"]) for s in summary
                          if (s["problem"], s["layer"], s["method"]) == (problem, layer, method))
             if not pts:
                 continue
-            line, = ax.plot([d for d, _, _ in pts], [m for _, m, _ in pts], "o-", label=method)
+            # one colour per method in every panel
+            line, = ax.plot([d for d, _, _ in pts], [m for _, m, _ in pts], "o-", label=method,
+                            color=f"C{list(METHODS).index(method) % 10}")
             for d, _, each in pts:  # every seed, faint, beside the median
                 ax.plot([d] * len(each), each, ".", color=line.get_color(), alpha=0.4)
         ax.set_xscale("log", base=2)
