@@ -478,7 +478,8 @@ class Problem:
             lines.append(f"default data: {r.data_from_reference} samples of the reference"
                          + (f" (fields {', '.join(r.measured)})" if r.measured else ""))
         if self.hard_constraint is not None:
-            lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}")
+            lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}"
+                         + " (the recipe uses it; --soft: not)" * r.hard)
         return "\n".join(lines)
 
 
