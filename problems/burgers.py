@@ -25,9 +25,9 @@ problem = Problem(
     description="Viscous Burgers equation forming a steep front at x = 0.",
     # the hard constraint (only the residual is trained), a short Adam start, then SSBroyden on a 3 x 20 net with
     # new RAD points every 250 iterations and its Hessian kept across them (Urbán et al. 2025's schedule,
-    # shortened; docs/accuracy.md, "Burgers, round 3"): rel L2 5.4e-5 (seed 0) in 61.9 CPU seconds on the
-    # loaded shared machine, where round 2's recipe (soft conditions, 2000 points, a fresh Hessian every 500)
-    # had 2.4e-4 in 80.6
+    # shortened; docs/accuracy.md, "Burgers, round 3"): seeds 0-4 rel L2 median 6.9e-5, worst 1.1e-4, in
+    # 54-67 CPU seconds (median 57, loaded shared machine); round 2's recipe had 2.4e-4 to 8.3e-4.
+    # Lower: --points 8000 --steps 1000 --lbfgs-steps 8000 reached 2.9e-6 in 391 CPU seconds (seed 0)
     recipe=Recipe(width=20, depth=3, steps=500, lbfgs_steps=2000, lr=5e-3, points=4000, boundary_points=200,
                   optimizer="ssbroyden", qn_restart=250, qn_hessian="keep", rad=1.0, hard=True),
     hard_constraint=HardConstraint(lambda c, u: -torch.sin(math.pi * c.x) + c.t * (1 - c.x**2) * u, enforces=(0, 1)),
