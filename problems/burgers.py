@@ -27,7 +27,7 @@ problem = Problem(
     # new RAD points every 250 iterations and its Hessian kept across them (Urbán et al. 2025's schedule,
     # shortened; docs/accuracy.md, "Burgers, round 3"): seeds 0-4 rel L2 median 6.9e-5, worst 1.1e-4, in
     # 54-67 CPU seconds (median 57, loaded shared machine); round 2's recipe had 2.4e-4 to 8.3e-4.
-    # Lower: --points 8000 --steps 1000 --lbfgs-steps 8000 reached 2.9e-6 in 391 CPU seconds (seed 0)
+    # Lower: --points 8000 --steps 1000 --lbfgs-steps 8000 reached 2.9e-6, 2.8e-6 in 391, 345 CPU s (seeds 0, 1)
     recipe=Recipe(width=20, depth=3, steps=500, lbfgs_steps=2000, lr=5e-3, points=4000, boundary_points=200,
                   optimizer="ssbroyden", qn_restart=250, qn_hessian="keep", rad=1.0, hard=True),
     hard_constraint=HardConstraint(lambda c, u: -torch.sin(math.pi * c.x) + c.t * (1 - c.x**2) * u, enforces=(0, 1)),
