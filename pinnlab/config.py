@@ -27,6 +27,7 @@ MAX_COUNT, MAX_DEPTH = 10**9, 10**6
 DTYPES = ("float32", "float64")
 COMPILE = ("auto", "on", "off")
 OPTIMIZERS = ("lbfgs", "bfgs", "ssbroyden", "auto")   # the stage after Adam (lbfgs-steps iterations)
+QN_HESSIAN = ("fresh", "keep")   # what a dense quasi-Newton restart on new points does with its Hessian
 
 
 def _non_negative(what: str):
@@ -123,8 +124,11 @@ class SolveConfig:
     optimizer: str | None = option(None, "After Adam: lbfgs | bfgs | ssbroyden (dense, float64) | auto (ssbroyden "
                                    "up to 20000 parameters, else lbfgs; default: the problem's recipe).",
                                    choices=OPTIMIZERS)
-    qn_restart: int | None = option(None, "bfgs/ssbroyden: new collocation points and a fresh Hessian every N "
-                                    "iterations (0: never).", low=0, high=MAX_COUNT)
+    qn_restart: int | None = option(None, "bfgs/ssbroyden: new collocation points (and Hessian: --qn-hessian) "
+                                    "every N iterations (0: never).", low=0, high=MAX_COUNT)
+    qn_hessian: str | None = option(None, "At each --qn-restart: fresh (the Hessian restarts from the identity) | keep "
+                                    "(carried over to the new points, as Urbán et al.'s code does; default: the "
+                                    "problem's recipe).", choices=QN_HESSIAN)
     points: int | None = option(None, "Interior collocation points.", low=1, high=MAX_COUNT)
     boundary_points: int | None = option(None, "Points per condition, split between its faces (default: the "
                                          "problem's recipe).", low=1, high=MAX_COUNT)
@@ -200,7 +204,7 @@ class SolveConfig:
         filled = {f: getattr(recipe, f) for f in ("layer", "width", "depth", "steps", "lbfgs_steps", "lr", "points",
                                                    "boundary_points", "resample_every", "optimizer", "qn_restart",
                                                    "causal", "rba", "rad", "warmup", "lr_decay", "data_from_reference",
-                                                   "hard", "periodic")
+                                                   "hard", "qn_hessian", "periodic")
                   if getattr(self, f) is None}
         out = dataclasses.replace(self, **filled)
         out.weights = {**dict(recipe.weights), **self.weights}

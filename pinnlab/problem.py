@@ -47,7 +47,8 @@ class Recipe:
     data_from_reference: int = 0  # inverse problems: measurements sampled from the reference (--data-from-reference)
     measured: tuple[str, ...] = ()  # the fields those measurements observe (empty: all)
     optimizer: str = "lbfgs"   # after Adam: lbfgs, bfgs, ssbroyden or auto (ssbroyden up to 20000 parameters)
-    qn_restart: int = 0        # bfgs/ssbroyden: new points and a fresh Hessian every N iterations (0: never)
+    qn_restart: int = 0        # bfgs/ssbroyden: new points every N iterations (0: never)
+    qn_hessian: str = "fresh"  # at those restarts: fresh (from the identity) or keep (carried over)
     causal: float = 0.0        # causal weighting's epsilon over time bins (0: off)
     rba: float = 0.0           # residual-based attention's weight rate (0: off)
     rad: float = 0.0           # resampling by residual density |r|^rad (0: uniform)
@@ -466,7 +467,8 @@ class Problem:
         stage = {"lbfgs": "L-BFGS", "bfgs": "BFGS", "ssbroyden": "SSBroyden",
                  "auto": "SSBroyden (L-BFGS over 20000 parameters)"}.get(r.optimizer, r.optimizer)
         more = [f"new points every {r.resample_every} steps" * bool(r.resample_every),
-                f"new points and a fresh Hessian every {r.qn_restart} iterations" * bool(r.qn_restart),
+                f"new points and a {'kept' if r.qn_hessian == 'keep' else 'fresh'} Hessian every {r.qn_restart} "
+                f"iterations" * bool(r.qn_restart),
                 f"RAD k={r.rad:g}" * bool(r.rad), f"RBA eta={r.rba:g}" * bool(r.rba),
                 f"causal eps={r.causal:g}" * bool(r.causal),
                 "hard constraint" * r.hard, f"periodic embedding ({r.periodic})" * bool(r.periodic),
@@ -478,7 +480,8 @@ class Problem:
             lines.append(f"default data: {r.data_from_reference} samples of the reference"
                          + (f" (fields {', '.join(r.measured)})" if r.measured else ""))
         if self.hard_constraint is not None:
-            lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}")
+            lines.append(f"hard constraint available (--hard): enforces conditions {list(self.hard_constraint.enforces)}"
+                         + " (the recipe uses it; --soft: not)" * r.hard)
         return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from test_resume import _interrupt_at
 import pinnlab as pl
 from pinnlab.errors import ConfigError
 from pinnlab.registry import get_problem
-from pinnlab.solvers.quasi_newton import InverseHessian, minimize
+from pinnlab.solvers.quasi_newton import InverseHessian, QuasiNewton, minimize
 from pinnlab.solvers.registry import get_solver
 from pinnlab.solvers.training import Schedule, Trainer
 
@@ -172,6 +172,37 @@ def test_restarts_draw_new_points_and_are_reported(tmp_path):
     assert r.report["second_stage"] == "BFGS"
     assert r.report["lbfgs_stop_reason"] == "reached the iteration limit (60); 2 restarts on new points"
     assert r.report["rel_l2"] < 1e-2
+
+
+def test_a_restart_keeping_the_hessian_takes_newton_steps_where_a_fresh_one_starts_over():
+    # after BFGS converges on a quadratic its H is A^-1 (checked against numpy's inverse), so a restart far off
+    # that keeps H lands on the exact minimiser within two steps; from the identity it does not
+    a, b, fun = _quadratic(20, 1e3)
+    exact = np.linalg.solve(a, b)
+    qn = QuasiNewton(fun, np.zeros(20), "bfgs")
+    while not qn.step().stop:
+        pass
+    h = qn.hess.H.clone()
+    assert np.abs(h.numpy() @ a - np.eye(20)).max() < 0.1
+    far = exact + np.random.default_rng(1).normal(size=20)
+    errors = {}
+    for keep in (True, False):
+        qn.hess.H, qn.hess.fresh = h.clone(), False
+        qn.restart(far, keep_hessian=keep)
+        assert torch.equal(qn.hess.H, h if keep else torch.eye(20, dtype=torch.float64))
+        qn.step()
+        qn.step()
+        errors[keep] = np.abs(qn.x - exact).max()
+    assert errors[True] < 1e-3 * np.abs(far - exact).max() < errors[False]
+
+
+def test_restarts_keeping_the_hessian_are_reported_and_end_as_well(tmp_path):
+    fresh = _run(tmp_path, "fresh", optimizer="ssbroyden", qn_restart=20)
+    kept = _run(tmp_path, "kept", optimizer="ssbroyden", qn_restart=20, qn_hessian="keep")
+    assert kept.report["lbfgs_stop_reason"] == "reached the iteration limit (60); 2 restarts on new points"
+    assert kept.report["rel_l2"] < 1e-2 and kept.report["rel_l2"] != fresh.report["rel_l2"]
+    with pytest.raises(ConfigError, match="qn"):
+        pl.SolveConfig(qn_hessian="warm").validate()
 
 
 def test_a_network_too_large_for_a_dense_method_is_one_clear_error(tmp_path):

@@ -18,7 +18,7 @@ def test_poisson_holes_recipe_is_hard_unless_told_soft(given, expected):
     assert config.hard is expected
 
 
-@pytest.mark.parametrize("flag, expected", [([], False), (["--hard"], True), (["--soft"], False)])
+@pytest.mark.parametrize("flag, expected", [([], True), (["--hard"], True), (["--soft"], False)])  # burgers' recipe: hard
 def test_cli_hard_soft_reach_the_run_record(run_cli, tmp_path, flag, expected):
     out = tmp_path / "run"
     rc, _, err = run_cli(["solve", "burgers", *flag, "--steps", "2", "--lbfgs-steps", "0", "--points", "16",

@@ -6,8 +6,11 @@ flattened into one float64 vector), with each loss and gradient taken through th
 sees it), and keeps the trainer's guards: the best state, interrupt checks, a history row, an
 evaluation and a checkpoint every :data:`~.training.LBFGS_CHUNK` iterations.
 
-Every ``qn_restart`` iterations the task draws new collocation points and the method restarts from
-the identity, as the references do (Urbán et al. 2025: every 500 iterations). A checkpoint holds the
+Every ``qn_restart`` iterations the task draws new collocation points (Urbán et al. 2025: every 500
+iterations) and the method restarts there, from the identity (``qn_hessian="fresh"``) or from its
+approximation so far (``"keep"``, as the references' code does: the curvature of the loss on new
+points drawn from the same density is mostly the same; on burgers a fresh start cost ~150
+iterations after each restart). A checkpoint holds the
 parameters and the iteration count, not the n × n approximation (87 MB for burgers, written every ten
 iterations, would cost more than it saves): a resumed stage restarts from its checkpointed
 parameters with a fresh Hessian, as after a resampling restart.
@@ -96,7 +99,7 @@ def run_stage(trainer: Trainer, stop: StopFlag) -> None:
             trainer.load_best()                    # the best of this point set, not a line search's last probe
             task.resample(st.step + st.lbfgs_iters)
             st.best_loss = math.inf                # losses on other points do not compare
-            qn.restart(_flat(params))
+            qn.restart(_flat(params), keep_hessian=s.qn_hessian == "keep")
         result = qn.step()
         if result.stop:
             st.lbfgs_stop = f"{result.stop} after {st.lbfgs_iters} iterations"

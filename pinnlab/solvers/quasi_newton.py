@@ -134,13 +134,15 @@ class QuasiNewton:
         self.evaluations = 0
         self.restart(x0)
 
-    def restart(self, x0: np.ndarray) -> None:
-        """Start again at ``x0`` (the objective may have changed: new points) from the identity."""
+    def restart(self, x0: np.ndarray, keep_hessian: bool = False) -> None:
+        """Start again at ``x0`` (the objective may have changed: new points), from the identity or, with
+        ``keep_hessian``, from the approximation so far (a step that fails from it retries from the identity)."""
         self.x = np.asarray(x0, dtype=np.float64).copy()
         self.f, self.g = self._eval(self.x)
         if not math.isfinite(self.f):
             raise FloatingPointError("the loss is not finite where the quasi-Newton stage starts")
-        self.hess.reset()
+        if not keep_hessian:
+            self.hess.reset()
         self.f_old: float | None = None
 
     def _eval(self, x: np.ndarray) -> tuple[float, np.ndarray]:

@@ -50,7 +50,8 @@ class Schedule:
     checkpoint_every: int = 500
     early_stop: int = 0     # evaluations without improvement of the "heldout" metric before Adam stops
     optimizer: str = "lbfgs"  # the stage after Adam: lbfgs, or a dense quasi-Newton method (qn_stage.py)
-    qn_restart: int = 0       # dense quasi-Newton: new points and a fresh Hessian every N iterations
+    qn_restart: int = 0       # dense quasi-Newton: new points every N iterations
+    qn_hessian: str = "fresh"  # ... and a Hessian from the identity (fresh) or carried over (keep)
     warmup: int = 0           # Adam steps of linear warm-up, then the rate falls by lr_decay every 1000 steps
     lr_decay: float = 1.0
     first_stage: str = "adam"  # the optimiser of the --steps stage: adam, or soap (soap.py)
@@ -62,7 +63,8 @@ class Schedule:
                    lbfgs_dtype=config.torch_lbfgs_dtype, resample_every=config.resample_every or 0,
                    eval_every=config.eval_every, checkpoint_every=config.checkpoint_every,
                    early_stop=config.early_stop, optimizer=config.optimizer or "lbfgs",
-                   qn_restart=config.qn_restart or 0, warmup=config.warmup or 0,
+                   qn_restart=config.qn_restart or 0, qn_hessian=config.qn_hessian or "fresh",
+                   warmup=config.warmup or 0,
                    lr_decay=1.0 if config.lr_decay is None else config.lr_decay,
                    first_stage=getattr(config, "first_stage", "adam"))
 
