@@ -194,29 +194,34 @@ class PinnTask(SolverTask):
     def _residual_loss(self, res: Points, r: list[torch.Tensor]) -> torch.Tensor:
         """The residual term of the whole set: the mean square, of residuals weighted per point (--rba) and/or
         causally weighted over time (--causal)."""
-        if self.config.rba:
-            per_point = (sum(t.abs() for t in r) / len(r)).reshape(-1)
-            w = self.model.rba_weights
-            if self._rba_live:
-                w[res.ids] = techniques.rba_update(w[res.ids], per_point, self.config.rba)
-            lam = w[res.ids]
-            r = [lam.reshape(t.shape) * t for t in r]
+        r = self._rba_scaled(res, r)
         if not self.config.causal:
             return _mean_square(r)
+        return techniques.causal_loss(*self._causal_inputs(res, r), self.config.causal, weights=self._causal_w)
+
+    def _rba_scaled(self, res: Points, r: list[torch.Tensor]) -> list[torch.Tensor]:
+        """--rba: the residuals times their points' weights (the weights advanced first, while live)."""
+        if not self.config.rba:
+            return r
+        per_point = (sum(t.abs() for t in r) / len(r)).reshape(-1)
+        w = self.model.rba_weights
+        if self._rba_live:
+            w[res.ids] = techniques.rba_update(w[res.ids], per_point, self.config.rba)
+        lam = w[res.ids]
+        return [lam.reshape(t.shape) * t for t in r]
+
+    def _causal_inputs(self, res: Points, r: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+        """--causal's inputs: each point's mean squared residual, its time, and the time range."""
         dom = self.problem.domain
-        per_point = (sum(t * t for t in r) / len(r)).reshape(-1)
-        losses = techniques.bin_losses(per_point, res.x[:, dom.names.index("t")], tuple(dom.ranges["t"]))
-        w = self._causal_w if self._causal_w is not None else techniques.causal_weights(losses, self.config.causal)
-        return (w * losses).mean()
+        return ((sum(t * t for t in r) / len(r)).reshape(-1), res.x[:, dom.names.index("t")],
+                tuple(dom.ranges["t"]))
 
     def _causal_weights_now(self) -> torch.Tensor:
         """The causal weights of the current network on the training points."""
         res = self.points.training[0]
-        r = self.problem.residual_terms(self.batch_fields([res], [self.req_res])[0], self.params)
-        dom = self.problem.domain
-        per_point = (sum(t * t for t in r) / len(r)).reshape(-1)
-        losses = techniques.bin_losses(per_point, res.x[:, dom.names.index("t")], tuple(dom.ranges["t"]))
-        return techniques.causal_weights(losses, self.config.causal)
+        r = self._rba_scaled(res, self.problem.residual_terms(self.batch_fields([res], [self.req_res])[0],
+                                                              self.params))
+        return techniques.causal_weights(techniques.bin_losses(*self._causal_inputs(res, r)), self.config.causal)
 
     def _residual_share(self, res: Points) -> Terms:
         """A chunk's share of the residual term: the whole set's mean is the sum of the shares."""

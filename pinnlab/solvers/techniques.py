@@ -51,10 +51,11 @@ def bin_losses(per_point: torch.Tensor, t: torch.Tensor, t_range: tuple[float, f
 
 
 def causal_loss(per_point: torch.Tensor, t: torch.Tensor, t_range: tuple[float, float], eps: float,
-                bins: int = CAUSAL_BINS) -> torch.Tensor:
-    """The causally weighted residual loss (1/M) Σ w_i L_i of squared residuals ``per_point`` at times ``t``."""
+                bins: int = CAUSAL_BINS, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The causally weighted residual loss (1/M) Σ w_i L_i of squared residuals ``per_point`` at times ``t``;
+    ``weights``: the w_i held fixed (a quasi-Newton stage), else computed from these losses."""
     losses = bin_losses(per_point, t, t_range, bins)
-    return (causal_weights(losses, eps) * losses).mean()
+    return ((causal_weights(losses, eps) if weights is None else weights) * losses).mean()
 
 
 def min_causal_weight(per_point: torch.Tensor, t: torch.Tensor, t_range: tuple[float, float], eps: float) -> float:

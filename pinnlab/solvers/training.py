@@ -66,7 +66,7 @@ class Schedule:
                    qn_restart=config.qn_restart or 0, qn_hessian=config.qn_hessian or "fresh",
                    warmup=config.warmup or 0,
                    lr_decay=1.0 if config.lr_decay is None else config.lr_decay,
-                   first_stage=getattr(config, "first_stage", "adam"))
+                   first_stage=config.first_stage)
 
 
 @dataclass
